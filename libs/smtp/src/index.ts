@@ -1,0 +1,5 @@
+// @petrel/smtp: the pure SMTP protocol core. No sockets, timers, clock or
+// randomness: bytes and answers in, replies and actions out.
+export * from './limits.js';
+export * from './replies.js';
+export * from './types.js';

@@ -3,3 +3,6 @@
 export * from './limits.js';
 export * from './replies.js';
 export * from './types.js';
+export * from './line-reader.js';
+export * from './data-reader.js';
+export * from './dot-stuff.js';

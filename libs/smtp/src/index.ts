@@ -6,3 +6,21 @@ export * from './types.js';
 export * from './line-reader.js';
 export * from './data-reader.js';
 export * from './dot-stuff.js';
+export {
+  parsePath,
+  formatPath,
+  formatMailbox,
+  type PathError,
+  type PathOptions,
+  type PathResult,
+} from './path-parser.js';
+export {
+  parseCommand,
+  VERBS,
+  type Verb,
+  type Command,
+  type ParseContext,
+  type ParseResult,
+} from './command-parser.js';
+export { formatMailParameters, encodeXtext, decodeXtext } from './mail-parameters.js';
+export { parseAddressLiteral } from './address-literal.js';

@@ -7,9 +7,26 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 const ioModules = [
-  'net', 'node:net', 'tls', 'node:tls', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises',
-  'dns', 'node:dns', 'http', 'node:http', 'https', 'node:https', 'child_process',
-  'node:child_process', 'dgram', 'node:dgram', 'timers', 'node:timers',
+  'net',
+  'node:net',
+  'tls',
+  'node:tls',
+  'fs',
+  'node:fs',
+  'fs/promises',
+  'node:fs/promises',
+  'dns',
+  'node:dns',
+  'http',
+  'node:http',
+  'https',
+  'node:https',
+  'child_process',
+  'node:child_process',
+  'dgram',
+  'node:dgram',
+  'timers',
+  'node:timers',
 ];
 
 export default tseslint.config(
@@ -21,7 +38,10 @@ export default tseslint.config(
     plugins: { '@nx': nx },
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@nx/enforce-module-boundaries': [
         'error',
         {
@@ -52,7 +72,10 @@ export default tseslint.config(
         {
           paths: ioModules.map((name) => ({ name, message: 'libs/smtp is sans-I/O' })),
           patterns: [
-            { group: ['@nestjs/*', 'bullmq', 'ioredis', '@grpc/*'], message: 'libs/smtp is sans-I/O' },
+            {
+              group: ['@nestjs/*', 'bullmq', 'ioredis', '@grpc/*'],
+              message: 'libs/smtp is sans-I/O',
+            },
           ],
         },
       ],

@@ -25,6 +25,10 @@ interface ReplySpec {
 }
 
 export const REPLY_CATALOGUE = {
+  // Greetings carry no enhanced code (RFC 2034 §3: not on 220 greetings or EHLO/HELO).
+  greeting: { code: 220, text: 'ESMTP', rfc: 'RFC 5321 §4.2, §3.1' },
+  heloOk: { code: 250, text: 'Hello', rfc: 'RFC 5321 §4.1.1.1' },
+  ehloOk: { code: 250, text: 'Hello', rfc: 'RFC 5321 §4.1.1.1, RFC 1869 §4.3' },
   // 2yz
   ok: { code: 250, enhanced: '2.0.0', text: 'Ok', rfc: 'RFC 5321 §4.1.1.5, §4.1.1.9' },
   mailOk: { code: 250, enhanced: '2.1.0', text: 'Ok', rfc: 'RFC 5321 §4.1.1.2' },
@@ -44,8 +48,14 @@ export const REPLY_CATALOGUE = {
     rfc: 'RFC 5321 §3.5.3',
   },
   closing: { code: 221, enhanced: '2.0.0', text: 'Bye', rfc: 'RFC 5321 §4.1.1.10' },
-  authSucceeded: { code: 235, enhanced: '2.7.0', text: 'Authentication successful', rfc: 'RFC 4954 §6' },
+  authSucceeded: {
+    code: 235,
+    enhanced: '2.7.0',
+    text: 'Authentication successful',
+    rfc: 'RFC 4954 §6',
+  },
   // 3yz
+  authChallenge: { code: 334, text: '', rfc: 'RFC 4954 §4' },
   startData: { code: 354, text: 'End data with <CR><LF>.<CR><LF>', rfc: 'RFC 5321 §4.1.1.4' },
   // 220 on STARTTLS
   readyToStartTls: { code: 220, enhanced: '2.0.0', text: 'Ready to start TLS', rfc: 'RFC 3207 §4' },
@@ -56,8 +66,18 @@ export const REPLY_CATALOGUE = {
     text: 'Service not available, closing transmission channel',
     rfc: 'RFC 5321 §3.8',
   },
-  tooManyErrors: { code: 421, enhanced: '4.7.0', text: 'Too many errors, closing connection', rfc: 'RFC 5321 §4.3.2' },
-  timeout: { code: 421, enhanced: '4.4.2', text: 'Timeout exceeded, closing connection', rfc: 'RFC 5321 §4.5.3.2' },
+  tooManyErrors: {
+    code: 421,
+    enhanced: '4.7.0',
+    text: 'Too many errors, closing connection',
+    rfc: 'RFC 5321 §4.3.2',
+  },
+  timeout: {
+    code: 421,
+    enhanced: '4.4.2',
+    text: 'Timeout exceeded, closing connection',
+    rfc: 'RFC 5321 §4.5.3.2',
+  },
   localError: {
     code: 451,
     enhanced: '4.3.0',
@@ -70,7 +90,12 @@ export const REPLY_CATALOGUE = {
     text: 'Insufficient system storage',
     rfc: 'RFC 5321 §4.2.2, RFC 1870 §6.1',
   },
-  tooManyRecipients: { code: 452, enhanced: '4.5.3', text: 'Too many recipients', rfc: 'RFC 5321 §4.5.3.1.10' },
+  tooManyRecipients: {
+    code: 452,
+    enhanced: '4.5.3',
+    text: 'Too many recipients',
+    rfc: 'RFC 5321 §4.5.3.1.10',
+  },
   tlsNotAvailable: {
     code: 454,
     enhanced: '4.7.0',
@@ -84,7 +109,12 @@ export const REPLY_CATALOGUE = {
     rfc: 'RFC 4954 §6',
   },
   // 5yz
-  unknownCommand: { code: 500, enhanced: '5.5.2', text: 'Syntax error, command unrecognized', rfc: 'RFC 5321 §4.2.4' },
+  unknownCommand: {
+    code: 500,
+    enhanced: '5.5.2',
+    text: 'Syntax error, command unrecognized',
+    rfc: 'RFC 5321 §4.2.4',
+  },
   lineTooLong: { code: 500, enhanced: '5.5.2', text: 'Line too long', rfc: 'RFC 5321 §4.5.3.1.10' },
   authLineTooLong: {
     code: 500,
@@ -104,20 +134,55 @@ export const REPLY_CATALOGUE = {
     text: 'Syntax error: NUL, bare CR or bare LF in command',
     rfc: 'RFC 5321 §2.3.8',
   },
-  badSenderSyntax: { code: 501, enhanced: '5.1.7', text: 'Bad sender address syntax', rfc: 'RFC 5321 §4.1.2, RFC 3463 §3.2' },
+  badSenderSyntax: {
+    code: 501,
+    enhanced: '5.1.7',
+    text: 'Bad sender address syntax',
+    rfc: 'RFC 5321 §4.1.2, RFC 3463 §3.2',
+  },
   badRecipientSyntax: {
     code: 501,
     enhanced: '5.1.3',
     text: 'Bad recipient address syntax',
     rfc: 'RFC 5321 §4.1.2, RFC 3463 §3.2',
   },
-  senderPathTooLong: { code: 501, enhanced: '5.1.7', text: 'Path too long', rfc: 'RFC 5321 §4.5.3.1.3' },
-  recipientPathTooLong: { code: 501, enhanced: '5.1.3', text: 'Path too long', rfc: 'RFC 5321 §4.5.3.1.3' },
-  authCancelled: { code: 501, enhanced: '5.0.0', text: 'Authentication cancelled', rfc: 'RFC 4954 §4' },
+  senderPathTooLong: {
+    code: 501,
+    enhanced: '5.1.7',
+    text: 'Path too long',
+    rfc: 'RFC 5321 §4.5.3.1.3',
+  },
+  recipientPathTooLong: {
+    code: 501,
+    enhanced: '5.1.3',
+    text: 'Path too long',
+    rfc: 'RFC 5321 §4.5.3.1.3',
+  },
+  authCancelled: {
+    code: 501,
+    enhanced: '5.0.0',
+    text: 'Authentication cancelled',
+    rfc: 'RFC 4954 §4',
+  },
   badBase64: { code: 501, enhanced: '5.5.2', text: 'Invalid base64 data', rfc: 'RFC 4954 §4' },
-  notImplemented: { code: 502, enhanced: '5.5.1', text: 'Command not implemented', rfc: 'RFC 5321 §4.2.4' },
-  badSequence: { code: 503, enhanced: '5.5.1', text: 'Bad sequence of commands', rfc: 'RFC 5321 §4.1.4' },
-  alreadyAuthenticated: { code: 503, enhanced: '5.5.1', text: 'Already authenticated', rfc: 'RFC 4954 §4' },
+  notImplemented: {
+    code: 502,
+    enhanced: '5.5.1',
+    text: 'Command not implemented',
+    rfc: 'RFC 5321 §4.2.4',
+  },
+  badSequence: {
+    code: 503,
+    enhanced: '5.5.1',
+    text: 'Bad sequence of commands',
+    rfc: 'RFC 5321 §4.1.4',
+  },
+  alreadyAuthenticated: {
+    code: 503,
+    enhanced: '5.5.1',
+    text: 'Already authenticated',
+    rfc: 'RFC 4954 §4',
+  },
   parameterNotImplemented: {
     code: 504,
     enhanced: '5.5.4',
@@ -130,7 +195,18 @@ export const REPLY_CATALOGUE = {
     text: 'Unrecognized authentication type',
     rfc: 'RFC 4954 §4',
   },
-  authFailed: { code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid', rfc: 'RFC 4954 §6' },
+  authRequired: {
+    code: 530,
+    enhanced: '5.7.0',
+    text: 'Authentication required',
+    rfc: 'RFC 4954 §6',
+  },
+  authFailed: {
+    code: 535,
+    enhanced: '5.7.8',
+    text: 'Authentication credentials invalid',
+    rfc: 'RFC 4954 §6',
+  },
   encryptionRequired: {
     code: 538,
     enhanced: '5.7.11',
@@ -143,19 +219,54 @@ export const REPLY_CATALOGUE = {
     text: 'Message size exceeds fixed maximum message size',
     rfc: 'RFC 1870 §6.1, RFC 5321 §4.5.3.1.10',
   },
-  senderLocalPartTooLong: { code: 553, enhanced: '5.1.7', text: 'Local part too long', rfc: 'RFC 5321 §4.5.3.1.1' },
-  recipientLocalPartTooLong: { code: 553, enhanced: '5.1.3', text: 'Local part too long', rfc: 'RFC 5321 §4.5.3.1.1' },
-  senderDomainTooLong: { code: 553, enhanced: '5.1.7', text: 'Domain too long', rfc: 'RFC 5321 §4.5.3.1.2' },
-  recipientDomainTooLong: { code: 553, enhanced: '5.1.3', text: 'Domain too long', rfc: 'RFC 5321 §4.5.3.1.2' },
+  senderLocalPartTooLong: {
+    code: 553,
+    enhanced: '5.1.7',
+    text: 'Local part too long',
+    rfc: 'RFC 5321 §4.5.3.1.1',
+  },
+  recipientLocalPartTooLong: {
+    code: 553,
+    enhanced: '5.1.3',
+    text: 'Local part too long',
+    rfc: 'RFC 5321 §4.5.3.1.1',
+  },
+  senderDomainTooLong: {
+    code: 553,
+    enhanced: '5.1.7',
+    text: 'Domain too long',
+    rfc: 'RFC 5321 §4.5.3.1.2',
+  },
+  recipientDomainTooLong: {
+    code: 553,
+    enhanced: '5.1.3',
+    text: 'Domain too long',
+    rfc: 'RFC 5321 §4.5.3.1.2',
+  },
   utf8NeedsSmtputf8: {
     code: 553,
     enhanced: '5.6.7',
     text: 'Non-ASCII address requires SMTPUTF8',
     rfc: 'RFC 6531 §3.4, RFC 6533',
   },
-  noValidRecipients: { code: 554, enhanced: '5.5.1', text: 'No valid recipients', rfc: 'RFC 5321 §3.3, RFC 2920 §3.1' },
-  relayDenied: { code: 554, enhanced: '5.7.1', text: 'Relay access denied', rfc: 'RFC 5321 §3.6.2, RFC 3463 §3.8' },
-  transactionFailed: { code: 554, enhanced: '5.0.0', text: 'Transaction failed', rfc: 'RFC 5321 §4.2.3' },
+  noValidRecipients: {
+    code: 554,
+    enhanced: '5.5.1',
+    text: 'No valid recipients',
+    rfc: 'RFC 5321 §3.3, RFC 2920 §3.1',
+  },
+  relayDenied: {
+    code: 554,
+    enhanced: '5.7.1',
+    text: 'Relay access denied',
+    rfc: 'RFC 5321 §3.6.2, RFC 3463 §3.8',
+  },
+  transactionFailed: {
+    code: 554,
+    enhanced: '5.0.0',
+    text: 'Transaction failed',
+    rfc: 'RFC 5321 §4.2.3',
+  },
   dataBareLineEnding: {
     code: 554,
     enhanced: '5.6.0',
@@ -186,7 +297,11 @@ export function reply(name: ReplyName, text?: string | readonly string[]): Reply
 }
 
 /** A reply that is not in the catalogue: a host's own decision or a next hop's. */
-export function customReply(code: number, enhanced: string | undefined, text: string | readonly string[]): Reply {
+export function customReply(
+  code: number,
+  enhanced: string | undefined,
+  text: string | readonly string[],
+): Reply {
   const lines = typeof text === 'string' ? [text] : text;
   return { code, enhanced, lines, name: 'custom' };
 }

@@ -26,3 +26,6 @@ export {
 } from './command-parser.js';
 export { formatMailParameters, encodeXtext, decodeXtext } from './mail-parameters.js';
 export { parseAddressLiteral } from './address-literal.js';
+export * from './sasl.js';
+export * from './server-questions.js';
+export * from './server-session.js';

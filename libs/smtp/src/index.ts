@@ -29,3 +29,7 @@ export { parseAddressLiteral } from './address-literal.js';
 export * from './sasl.js';
 export * from './server-questions.js';
 export * from './server-session.js';
+export * from './extensions.js';
+export * from './client-types.js';
+export * from './client-dialog.js';
+export { clientReplies } from './client-replies.js';

@@ -22,6 +22,7 @@ case "$cmd" in
   test)
     # shellcheck source=scripts/ensure-tools.sh
     source scripts/ensure-tools.sh
+    npx prettier --check . >&2
     exec npx nx run-many -t typecheck lint test --outputStyle=stream --skip-nx-cache "$@"
     ;;
   bench)

@@ -850,7 +850,7 @@ describe('ClientDialog against an arbitrary next hop (property)', () => {
           totalSends += sends;
         },
       ),
-      { numRuns: 3_000 },
+      { numRuns: 10_000 },
     );
     // The generator does reach transactions.
     expect(totalSends).toBeGreaterThan(100);

@@ -173,7 +173,7 @@ describe('ReplyParser', () => {
           expect(parser.buffered).toBeLessThanOrEqual(300 + 200);
         }
       }),
-      { numRuns: 2_000 },
+      { numRuns: 10_000 },
     );
   });
 });

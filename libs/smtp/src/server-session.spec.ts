@@ -177,3 +177,20 @@ describe('ServerSession property', () => {
     );
   });
 });
+
+describe('ServerSession shutdown', () => {
+  it('says 421 and closes at once, and reports whether a transaction is open', () => {
+    const s = new ServerSession(opts);
+    s.greet();
+    s.receive(b('HELO c.test\r\nMAIL FROM:<a@c.test>\r\n'));
+    s.answer({ kind: 'accept' });
+    expect(s.inTransaction).toBe(true);
+    s.receive(b('RSET\r\n'));
+    expect(s.inTransaction).toBe(false);
+    expect(texts(s.shutdown())).toEqual([
+      '421 4.3.2 mx.petrel.test Service shutting down, closing transmission channel\r\n',
+      '<close>',
+    ]);
+    expect(s.shutdown()).toEqual([]);
+  });
+});

@@ -137,6 +137,10 @@ export class ServerSession {
   get authenticated(): string | null {
     return this.authenticatedAs;
   }
+  /** A transaction is open (MAIL accepted, through the end of DATA and its store). */
+  get inTransaction(): boolean {
+    return this.transaction !== null;
+  }
   /** Which RFC 5321 §4.5.3.2 server timeout applies now. */
   get timeoutKind(): 'command' | 'data-block' | null {
     if (this.phaseValue === 'data') return 'data-block';
@@ -246,6 +250,17 @@ export class ServerSession {
   }
 
   /**
+   * The service is going away now (drain grace over, or idle when draining
+   * began): 421 and close, as RFC 5321 §3.8 allows at any time.
+   */
+  shutdown(): ServerOutput[] {
+    if (this.phaseValue === 'closed') return [];
+    this.emit(this.shuttingDown(), null);
+    this.close();
+    return this.flush();
+  }
+
+  /**
    * Graceful drain: a transaction in progress finishes; the next command
    * outside a transaction gets 421 and the session closes.
    */
@@ -335,6 +350,13 @@ export class ServerSession {
     return auth === 'always' || (auth === 'tls' && this.tls);
   }
 
+  private shuttingDown(): Reply {
+    return reply(
+      'serviceUnavailable',
+      `${this.options.hostname} Service shutting down, closing transmission channel`,
+    );
+  }
+
   // ---- commands ----
 
   private command(line: Buffer): void {
@@ -344,13 +366,7 @@ export class ServerSession {
       this.transaction === null &&
       !(parsed.ok && parsed.command.verb === 'QUIT')
     ) {
-      this.emit(
-        reply(
-          'serviceUnavailable',
-          `${this.options.hostname} Service shutting down, closing transmission channel`,
-        ),
-        null,
-      );
+      this.emit(this.shuttingDown(), null);
       this.close();
       return;
     }

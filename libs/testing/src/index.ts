@@ -1,0 +1,10 @@
+// @petrel/testing: the harness Petrel's tests share. Real Redis (REDIS_URL,
+// testcontainers, or a spawned redis-server), free ports, and fresh key
+// prefixes so that tests never see each other's data.
+export { startRedis, type RedisOptions } from './start-redis.js';
+export type { RedisHandle } from './redis-handle.js';
+export type { RedisConfigOptions } from './redis-args.js';
+export { spawnRedis, type SpawnOptions } from './redis-process.js';
+export { dockerAnswers, REDIS_IMAGE } from './redis-container.js';
+export { freePort } from './free-port.js';
+export { uniquePrefix } from './unique-prefix.js';

@@ -1,0 +1,92 @@
+// The configuration as the services read it: every duration in milliseconds
+// (the keys end in Ms), every default filled in, every value validated.
+// The YAML file and the environment use the operator's names instead, where
+// durations are written with units and without the Ms suffix (file-schema.ts
+// maps one onto the other; docs/configuration.md lists every key).
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface PetrelConfig {
+  redis: RedisConfig;
+  ingress: IngressConfig;
+  routing: RoutingConfig;
+  egress: EgressConfig;
+  metrics: MetricsConfig;
+  log: { level: LogLevel };
+}
+
+export interface RedisConfig {
+  /** null: `npm start` runs its own Redis. */
+  url: string | null;
+  /** What "stored" means before ingress answers 250 (docs/configuration.md). */
+  durability: 'none' | 'fsync' | 'replicas';
+  /** Replicas that must acknowledge, for durability `replicas`. */
+  replicas: number;
+  /** How long to wait for fsync or replicas before answering 451. */
+  durabilityTimeoutMs: number;
+  /** A Redis slower than this is unavailable: 4yz, never 250. */
+  commandTimeoutMs: number;
+  /** BullMQ key prefix, hash-tagged ("{petrel}") so that Redis Cluster keeps a queue on one slot. */
+  prefix: string;
+}
+
+export interface ListenerConfig {
+  host: string;
+  port: number;
+  /** Expect a PROXY v1/v2 header, accepted only from ingress.loadBalancers. */
+  proxyProtocol: boolean;
+  /** Offer AUTH before STARTTLS on this listener. */
+  allowPlaintextAuth: boolean;
+}
+
+export interface IngressConfig {
+  hostname: string;
+  listeners: ListenerConfig[];
+  /** CIDRs whose clients may relay anywhere, normalised ("192.0.2.7" → "192.0.2.7/32"). */
+  trustedNetworks: string[];
+  /** Lower case; "example.com" exactly, ".example.com" its subdomains. */
+  relayDomains: string[];
+  /** CIDRs allowed to send PROXY headers. */
+  loadBalancers: string[];
+  maxMessageSize: number;
+  /** At least 100 (RFC 5321 §4.5.3.1.8). */
+  maxRecipients: number;
+  maxErrors: number;
+  maxReceivedHeaders: number;
+  /** RFC 5321 §4.5.3.2 server timeouts. */
+  timeouts: { commandMs: number; dataMs: number };
+  /** Certificate and key file paths. */
+  tls: { cert: string; key: string } | null;
+  /** A file of "user:scrypt-hash" lines. */
+  auth: { usersFile: string } | null;
+  expn: { enabled: boolean; lists: Record<string, string[]> };
+  turn: boolean;
+  limits: {
+    connectionsPerClient: number;
+    messagesPerClientPerMinute: number;
+    authFailuresPerClientPerHour: number;
+  };
+  queue: { highWatermark: number };
+  /** SIGTERM grace for sessions to finish. */
+  drainTimeoutMs: number;
+}
+
+/** Read by routing (not built yet). */
+export interface RoutingConfig {
+  /** Lower-case keys: exact domain, ".subdomain", or "*" for the default route. */
+  transports: Record<string, string>;
+  dns: { servers: string[]; timeoutMs: number };
+  sourceRoutes: 'strip' | 'honour';
+}
+
+/** Read by egress (not built yet). */
+export interface EgressConfig {
+  retry: { scheduleMs: number[]; maxLifetimeMs: number };
+  tls: 'none' | 'opportunistic' | 'required';
+}
+
+export interface MetricsConfig {
+  host: string;
+  /** 0: any free port (tests). */
+  port: number;
+}

@@ -1,0 +1,36 @@
+// Checks of one key against another, on a configuration whose keys are each
+// valid already. Each problem names the key to change.
+//
+// Does not: warn about settings that are legal but odd (AUTH configured with
+// no way to offer it); the services log those.
+
+import type { PetrelConfig } from './config-types.js';
+
+export function crossCheck(config: PetrelConfig): string[] {
+  const problems: string[] = [];
+  const { ingress, metrics } = config;
+  const seen = new Map<string, number>();
+  ingress.listeners.forEach((listener, i) => {
+    const address = `${listener.host}:${listener.port}`;
+    const first = seen.get(address);
+    if (listener.port !== 0 && first !== undefined) {
+      problems.push(
+        `ingress.listeners[${i}]: listens on ${address} as ingress.listeners[${first}] does`,
+      );
+    }
+    if (first === undefined) seen.set(address, i);
+    if (listener.proxyProtocol && ingress.loadBalancers.length === 0) {
+      problems.push(
+        `ingress.listeners[${i}].proxyProtocol: PROXY headers are accepted only from ` +
+          'ingress.loadBalancers, which is empty (list the load balancers’ networks)',
+      );
+    }
+  });
+  const clash = seen.get(`${metrics.host}:${metrics.port}`);
+  if (metrics.port !== 0 && clash !== undefined) {
+    problems.push(
+      `metrics.port: ${metrics.host}:${metrics.port} is ingress.listeners[${clash}]’s address`,
+    );
+  }
+  return problems;
+}

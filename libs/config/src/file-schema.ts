@@ -1,0 +1,204 @@
+// The configuration file's shape, with the operator's names, every default,
+// and the one mapping to the services' shape (config-types.ts): a key whose
+// value is a duration is written with units and without a suffix in the file
+// (`drainTimeout: 30s`) and arrives in milliseconds with the suffix Ms
+// (`drainTimeoutMs: 30000`). `timeouts.command` becomes `timeouts.commandMs`,
+// `retry.schedule` becomes `retry.scheduleMs`, and so on; nothing else is
+// renamed.
+//
+// Mappings are strict: a key the schema does not name is an error.
+// Defaults of whole sections are "prefaults": an absent section is read as {}
+// so that its keys' own defaults apply.
+//
+// Does not: word messages (values.ts), read the environment (env-overrides.ts)
+// or check keys against each other (cross-checks.ts).
+
+import { hostname as osHostname } from 'node:os';
+import * as z from 'zod';
+import type {
+  EgressConfig,
+  IngressConfig,
+  LogLevel,
+  MetricsConfig,
+  PetrelConfig,
+  RedisConfig,
+  RoutingConfig,
+} from './config-types.js';
+import {
+  boolean,
+  dnsServer,
+  domainPattern,
+  duration,
+  expectedMessage,
+  hostname,
+  integer,
+  list,
+  listenHost,
+  network,
+  oneOf,
+  redisUrl,
+  text,
+} from './values.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+/** Redis keeps a string of at most 512 MB, and ingress stores a body as one. */
+const MAX_BODY = 512 * 1024 * 1024;
+
+function section<T extends z.ZodRawShape>(shape: T) {
+  return z.strictObject(shape, {
+    error: (issue) => expectedMessage(issue.input, 'a mapping', nullSectionHint(issue.input)),
+  });
+}
+
+function nullSectionHint(input: unknown): string | undefined {
+  return input === null ? 'an empty section reads as null: remove it, or write {}' : undefined;
+}
+
+/** A mapping of names the operator chooses (list names, domains). */
+function namedMap<T extends z.ZodType>(value: T) {
+  return z.record(z.string(), value, {
+    error: (issue) => expectedMessage(issue.input, 'a mapping'),
+  });
+}
+
+const redis = section({
+  url: redisUrl().default(null),
+  durability: oneOf(['none', 'fsync', 'replicas'] as const).default('fsync'),
+  replicas: integer({ min: 1 }).default(1),
+  // Zero would make WAIT and WAITAOF block for ever.
+  durabilityTimeout: duration({ min: 1, timer: true }).default(SECOND),
+  commandTimeout: duration({ min: 1, timer: true }).default(2 * SECOND),
+  prefix: text().default('{petrel}'),
+}).transform(({ durabilityTimeout, commandTimeout, ...rest }): RedisConfig => ({
+  ...rest,
+  durabilityTimeoutMs: durabilityTimeout,
+  commandTimeoutMs: commandTimeout,
+}));
+
+const listener = section({
+  host: listenHost(),
+  port: integer({ min: 0, max: 65535 }),
+  proxyProtocol: boolean().default(false),
+  allowPlaintextAuth: boolean().default(false),
+});
+
+const ingress = section({
+  hostname: hostname().default(() => osHostname().toLowerCase()),
+  listeners: list(listener, { nonEmpty: true }).default(() => [
+    { host: '127.0.0.1', port: 2525, proxyProtocol: false, allowPlaintextAuth: false },
+  ]),
+  // Loopback only: the pod or node network is never trusted implicitly.
+  trustedNetworks: list(network()).default(() => ['127.0.0.0/8', '::1/128']),
+  relayDomains: list(domainPattern({ wildcard: false })).default(() => []),
+  loadBalancers: list(network()).default(() => []),
+  maxMessageSize: integer({
+    min: 1,
+    max: MAX_BODY,
+    why: 'Redis stores a string of at most 512 MiB',
+  }).default(26_214_400),
+  maxRecipients: integer({ min: 100, why: 'RFC 5321 §4.5.3.1.8' }).default(100),
+  maxErrors: integer({ min: 1 }).default(20),
+  maxReceivedHeaders: integer({ min: 1 }).default(100),
+  timeouts: section({
+    command: duration({ min: 1, timer: true }).default(5 * MINUTE),
+    data: duration({ min: 1, timer: true }).default(5 * MINUTE),
+  })
+    .transform(({ command, data }) => ({ commandMs: command, dataMs: data }))
+    .prefault({}),
+  tls: section({ cert: text('a file path'), key: text('a file path') })
+    .nullable()
+    .default(null),
+  auth: section({ usersFile: text('a file path') })
+    .nullable()
+    .default(null),
+  expn: section({
+    enabled: boolean().default(false),
+    lists: namedMap(list(text('an address'))).default(() => ({})),
+  }).prefault({}),
+  turn: boolean().default(false),
+  limits: section({
+    connectionsPerClient: integer({ min: 1 }).default(20),
+    messagesPerClientPerMinute: integer({ min: 1 }).default(600),
+    authFailuresPerClientPerHour: integer({ min: 1 }).default(10),
+  }).prefault({}),
+  queue: section({
+    highWatermark: integer({ min: 1 }).default(100_000),
+  }).prefault({}),
+  drainTimeout: duration({ min: 0, timer: true }).default(30 * SECOND),
+}).transform(({ drainTimeout, ...rest }): IngressConfig => ({
+  ...rest,
+  drainTimeoutMs: drainTimeout,
+}));
+
+/**
+ * Transport map keys are domain patterns, normalised; two spellings of one key
+ * clash. Keys and values are judged in one pass, so that every problem is
+ * reported at once.
+ */
+const transportValue = text('a transport such as "smtp:[192.0.2.1]:25"');
+const transports = namedMap(z.unknown()).transform((map, ctx) => {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(map)) {
+    const domain = domainPattern({ wildcard: true }).safeParse(key);
+    const transport = transportValue.safeParse(value);
+    const issues = [...(domain.error?.issues ?? []), ...(transport.error?.issues ?? [])];
+    for (const issue of issues) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: [key], input: key });
+    }
+    if (!domain.success || !transport.success) continue;
+    if (Object.hasOwn(out, domain.data)) {
+      const message = `the same domain as another key (${domain.data})`;
+      ctx.addIssue({ code: 'custom', message, path: [key], input: key });
+    }
+    out[domain.data] = transport.data;
+  }
+  return out;
+});
+
+const routing = section({
+  transports: transports.default(() => ({})),
+  dns: section({
+    servers: list(dnsServer()).default(() => []),
+    timeout: duration({ min: 1, timer: true }).default(5 * SECOND),
+  })
+    .transform(({ servers, timeout }) => ({ servers, timeoutMs: timeout }))
+    .prefault({}),
+  sourceRoutes: oneOf(['strip', 'honour'] as const).default('strip'),
+}).transform((value): RoutingConfig => value);
+
+const egress = section({
+  retry: section({
+    // Postfix's reference: queue run every 5m, backoff from 5m doubling to 4000s.
+    schedule: list(duration({ min: 1, timer: false }), { nonEmpty: true }).default(() =>
+      [5, 10, 20, 40, 66].map((m) => m * MINUTE),
+    ),
+    maxLifetime: duration({ min: 1, timer: false }).default(5 * DAY),
+  })
+    .transform(({ schedule, maxLifetime }) => ({
+      scheduleMs: schedule,
+      maxLifetimeMs: maxLifetime,
+    }))
+    .prefault({}),
+  tls: oneOf(['none', 'opportunistic', 'required'] as const).default('opportunistic'),
+}).transform((value): EgressConfig => value);
+
+const metrics = section({
+  host: listenHost().default('127.0.0.1'),
+  port: integer({ min: 0, max: 65535 }).default(9464),
+}).transform((value): MetricsConfig => value);
+
+const log = section({
+  level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const).default('info'),
+}).transform((value): { level: LogLevel } => value);
+
+/** The whole file. Its output is the services' PetrelConfig. */
+export const fileSchema = section({
+  redis: redis.prefault({}),
+  ingress: ingress.prefault({}),
+  routing: routing.prefault({}),
+  egress: egress.prefault({}),
+  metrics: metrics.prefault({}),
+  log: log.prefault({}),
+}).transform((value): PetrelConfig => value);

@@ -1,0 +1,19 @@
+// @petrel/config: the configuration every Petrel service starts from. One YAML
+// file (PETREL_CONFIG) for every service, each key overridable from the
+// environment, validated at start with errors that name the key.
+// docs/configuration.md lists every key.
+export type {
+  EgressConfig,
+  IngressConfig,
+  ListenerConfig,
+  LogLevel,
+  MetricsConfig,
+  PetrelConfig,
+  RedisConfig,
+  RoutingConfig,
+} from './config-types.js';
+export { ConfigError } from './config-error.js';
+export { loadConfig, defaultConfig, type LoadConfigOptions } from './load-config.js';
+export { parseDuration, formatDuration } from './duration.js';
+export { parseCidr, formatCidr, type Cidr, type CidrResult } from './cidr.js';
+export { RESERVED_VARIABLES } from './env-overrides.js';

@@ -1,0 +1,26 @@
+// @petrel/queue: the contract between Petrel's services on Redis (queue
+// names, versioned job payloads, body keys) and the store path whose success
+// alone allows ingress to answer 250 (body + job + durability on one connection).
+export { QUEUES, type QueueName } from './queues.js';
+export {
+  TRANSACTION_JOB_NAME,
+  assertSafeEnvelope,
+  bodyKey,
+  newMessageId,
+  type TransactionJobV1,
+} from './transaction-job.js';
+export { createRedis, whenReady, type CreateRedisOptions } from './redis-client.js';
+export {
+  durabilityProblems,
+  inspectRedis,
+  parseInfo,
+  type Durability,
+  type RedisFacts,
+} from './redis-facts.js';
+export { awaitDurability, durabilityStep, type DurabilityStep } from './durability.js';
+export { StoreError, toStoreError, type StoreFailure } from './store-error.js';
+export {
+  TransactionStore,
+  type TransactionRecord,
+  type TransactionStoreOptions,
+} from './transaction-store.js';

@@ -1,0 +1,82 @@
+// The ioredis client for services that must answer their own clients quickly
+// whatever Redis does (ingress above all): every command fails fast instead of
+// waiting for a connection that may never come back.
+//   - enableOfflineQueue false: while disconnected, commands reject at once.
+//   - commandTimeout: a command without a reply in time rejects ("Command
+//     timed out"); the reply, if it comes later, is discarded.
+//   - maxRetriesPerRequest 0 and autoResendUnfulfilledCommands false: a
+//     command in flight when the connection drops is rejected, never sent
+//     again after the reconnect (a resent job add would store a message whose
+//     client was already told 4yz, and was perhaps withdrawn).
+//   - reconnects forever, backing off to 2 s; a READONLY reply (the primary
+//     was demoted by a failover) reconnects too, so that the next command can
+//     reach the new primary through Sentinel or DNS.
+//
+// Does not: attach an 'error' listener (the caller logs connection errors),
+// or do Cluster or Sentinel (pass such clients to the store yourself).
+
+import { Redis } from 'ioredis';
+
+export interface CreateRedisOptions {
+  /** Longest wait for any one reply, in ms. */
+  readonly commandTimeoutMs: number;
+  /** CLIENT SETNAME, to find the connection in CLIENT LIST. */
+  readonly name: string;
+}
+
+export function createRedis(url: string, options: CreateRedisOptions): Redis {
+  return new Redis(url, {
+    connectionName: options.name,
+    enableOfflineQueue: false,
+    commandTimeout: options.commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: Math.max(2_000, options.commandTimeoutMs),
+    keepAlive: 10_000,
+    retryStrategy: (times) =>
+      Math.min(50 * 2 ** Math.min(times, 6), 2_000) + Math.floor(Math.random() * 50),
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
+  });
+}
+
+/** Resolves when the client is ready; rejects after timeoutMs or when the client ends. */
+export function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  if (redis.status === 'end') return Promise.reject(new Error('Redis client is closed'));
+  if (redis.status === 'wait') redis.connect().catch(() => undefined);
+  return new Promise((resolve, reject) => {
+    let lastError: Error | null = null;
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      redis.off('end', onEnd);
+    };
+    const onReady = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      lastError = err;
+    };
+    const onEnd = (): void => {
+      cleanup();
+      reject(
+        new Error(
+          `Redis client closed before it was ready${lastError ? `: ${lastError.message}` : ''}`,
+        ),
+      );
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        new Error(
+          `Redis not ready after ${timeoutMs} ms${lastError ? `: ${lastError.message}` : ''}`,
+        ),
+      );
+    }, timeoutMs);
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+    redis.on('end', onEnd);
+  });
+}

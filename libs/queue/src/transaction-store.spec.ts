@@ -1,0 +1,311 @@
+import { startRedis, uniquePrefix, type RedisHandle } from '@petrel/testing';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  binaryBody,
+  connect,
+  disconnectAll,
+  keys,
+  ready,
+  sampleRecord,
+} from '../test/support/redis.js';
+import { QUEUES } from './queues.js';
+import { StoreError } from './store-error.js';
+import { TRANSACTION_JOB_NAME } from './transaction-job.js';
+import { TransactionStore, type TransactionStoreOptions } from './transaction-store.js';
+
+let redisServer: RedisHandle;
+const stores: TransactionStore[] = [];
+const queues: Queue[] = [];
+
+beforeAll(async () => {
+  redisServer = await startRedis();
+});
+afterAll(async () => {
+  await redisServer.stop();
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const store of stores.splice(0)) await store.close();
+  for (const queue of queues.splice(0)) await queue.close();
+  disconnectAll();
+});
+
+function newStore(
+  options: Partial<TransactionStoreOptions> = {},
+  url = redisServer.url,
+): TransactionStore {
+  const store = new TransactionStore({
+    redis: connect(url),
+    prefix: uniquePrefix('store'),
+    durability: 'fsync',
+    replicas: 0,
+    durabilityTimeoutMs: 500,
+    ...options,
+  });
+  stores.push(store);
+  return store;
+}
+
+/** A reader of the queue, as routing will be: its own connection. */
+async function reader(prefix: string, url = redisServer.url): Promise<Queue> {
+  const queue = new Queue(QUEUES.transactions, { connection: await ready(url), prefix });
+  queue.on('error', () => undefined);
+  queues.push(queue);
+  return queue;
+}
+
+async function storeError(promise: Promise<unknown>): Promise<StoreError> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StoreError);
+  return err as StoreError;
+}
+
+describe('TransactionStore.store', () => {
+  it('stores a transactions job with the exact data, and the body byte for byte', async () => {
+    const prefix = uniquePrefix('exact');
+    const store = newStore({ prefix });
+    await store.init();
+    const record = sampleRecord();
+    const body = binaryBody();
+    const stored = await store.store(record, body);
+
+    const expectedBody = Buffer.concat(body);
+    expect(stored).toEqual({ v: 1, ...record, size: 512, bodyKey: `${prefix}:body:${record.id}` });
+
+    const queue = await reader(prefix);
+    const job = await queue.getJob(record.id);
+    expect(job).toBeDefined();
+    expect(job!.id).toBe(record.id);
+    expect(job!.name).toBe(TRANSACTION_JOB_NAME);
+    expect(job!.data).toEqual(JSON.parse(JSON.stringify(stored)));
+    expect(job!.data).toEqual(stored);
+    expect(job!.opts).toMatchObject({
+      attempts: 2_147_483_647,
+      removeOnComplete: true,
+      removeOnFail: false,
+    });
+    expect(await job!.getState()).toBe('waiting');
+
+    const raw = await (await ready(redisServer.url)).getBuffer(stored.bodyKey);
+    expect(raw).not.toBeNull();
+    expect(raw!.equals(expectedBody)).toBe(true);
+    for (let octet = 0; octet < 256; octet++) expect(raw!.includes(octet)).toBe(true);
+  });
+
+  it('stores an empty body and a one-chunk body', async () => {
+    const store = newStore();
+    await store.init();
+    const empty = await store.store(sampleRecord(), []);
+    expect(empty.size).toBe(0);
+    const one = await store.store(sampleRecord(), [Buffer.from('Subject: x\r\n\r\nhi\r\n')]);
+    expect(one.size).toBe(18);
+    const redis = await ready(redisServer.url);
+    expect((await redis.getBuffer(empty.bodyKey))!.length).toBe(0);
+    expect((await redis.get(one.bodyKey))!).toBe('Subject: x\r\n\r\nhi\r\n');
+  });
+
+  it('keeps concurrent stores apart, in id order', async () => {
+    const prefix = uniquePrefix('many');
+    const store = newStore({ prefix });
+    await store.init();
+    const records = Array.from({ length: 50 }, () => sampleRecord());
+    const stored = await Promise.all(
+      records.map((r, i) => store.store(r, [Buffer.from(`message ${i}\r\n`)])),
+    );
+    expect(stored.map((job) => job.id)).toEqual(records.map((r) => r.id));
+    const queue = await reader(prefix);
+    expect(await queue.getJobCountByTypes('waiting')).toBe(50);
+    const redis = await ready(redisServer.url);
+    for (const [i, job] of stored.entries())
+      expect(await redis.get(job.bodyKey)).toBe(`message ${i}\r\n`);
+  });
+
+  it('refuses an envelope field with CR, LF or NUL and writes nothing', async () => {
+    const prefix = uniquePrefix('unsafe');
+    const store = newStore({ prefix });
+    await store.init();
+    const record = sampleRecord({
+      client: { ...sampleRecord().client, helo: { verb: 'HELO', name: 'x\r\nRCPT TO:<y@z>' } },
+    });
+    const err = await storeError(store.store(record, [Buffer.from('x')]));
+    expect(err.reason).toBe('error');
+    expect(err.message).toContain('job.client.helo.name contains CR, LF or NUL');
+    const redis = await ready(redisServer.url);
+    expect(await keys(redis, prefix, 'body:*')).toEqual([]);
+    expect(await (await reader(prefix)).getJob(record.id)).toBeUndefined();
+  });
+
+  it('refuses to store before init() and after close()', async () => {
+    const store = newStore();
+    expect((await storeError(store.store(sampleRecord(), []))).reason).toBe('error');
+    await store.init();
+    await store.close();
+    expect((await storeError(store.store(sampleRecord(), []))).message).toContain('closed');
+  });
+
+  it('deletes the body when Redis refuses the job (no job can exist)', async () => {
+    const prefix = uniquePrefix('refused');
+    const store = newStore({ prefix });
+    await store.init();
+    const refusal = Object.assign(
+      new Error('OOM command not allowed when used memory > maxmemory'),
+      { name: 'ReplyError' },
+    );
+    vi.spyOn(Queue.prototype, 'add').mockRejectedValueOnce(refusal);
+    const err = await storeError(store.store(sampleRecord(), [Buffer.from('body')]));
+    expect(err.reason).toBe('unavailable');
+    await store.settled();
+    expect(await keys(await ready(redisServer.url), prefix, 'body:*')).toEqual([]);
+    expect(await (await reader(prefix)).getJobCountByTypes('waiting', 'delayed', 'failed')).toBe(0);
+  });
+
+  it('withdraws a job whose add timed out after it ran, and keeps its body', async () => {
+    const prefix = uniquePrefix('unknown');
+    const store = newStore({ prefix });
+    await store.init();
+    const add = Queue.prototype.add;
+    vi.spyOn(Queue.prototype, 'add').mockImplementationOnce(async function (this: Queue, ...args) {
+      await add.apply(this, args);
+      throw new Error('Command timed out');
+    });
+    const record = sampleRecord();
+    const err = await storeError(store.store(record, [Buffer.from('body')]));
+    expect(err.reason).toBe('unavailable');
+    await store.settled();
+    expect(await (await reader(prefix)).getJob(record.id)).toBeUndefined();
+    // The body may be referenced by a job routing already took: it stays for the sweeper.
+    expect(await keys(await ready(redisServer.url), prefix, 'body:*')).toEqual([
+      `${prefix}:body:${record.id}`,
+    ]);
+  });
+
+  it('rejects as unavailable within the command timeout when Redis stops answering', async () => {
+    const handle = await startRedis({ own: true });
+    try {
+      const store = newStore({ durability: 'fsync' }, handle.url);
+      await store.init();
+      process.kill(handle.pid!, 'SIGSTOP');
+      try {
+        const started = Date.now();
+        const err = await storeError(store.store(sampleRecord(), [Buffer.from('body')]));
+        expect(err.reason).toBe('unavailable');
+        expect(err.message).toContain('Command timed out');
+        expect(Date.now() - started).toBeLessThan(500 + 400);
+      } finally {
+        process.kill(handle.pid!, 'SIGCONT');
+      }
+    } finally {
+      await handle.stop();
+    }
+  });
+});
+
+describe('TransactionStore.init', () => {
+  it('passes durability fsync against appendfsync always', async () => {
+    const facts = await newStore({ durability: 'fsync' }).init();
+    expect(facts).toMatchObject({
+      appendonly: true,
+      appendfsync: 'always',
+      maxmemoryPolicy: 'noeviction',
+    });
+  });
+
+  it('refuses durability fsync against appendfsync everysec, naming the setting', async () => {
+    const handle = await startRedis({ appendfsync: 'everysec' });
+    try {
+      const init = newStore({ durability: 'fsync' }, handle.url).init();
+      await expect(init).rejects.toThrow(/cannot keep the promise of durability 'fsync'/);
+      await expect(init).rejects.toThrow(/appendfsync is everysec: .*set appendfsync always/);
+      // 'none' promises nothing about the disk.
+      await expect(newStore({ durability: 'none' }, handle.url).init()).resolves.toMatchObject({
+        appendfsync: 'everysec',
+      });
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  it('refuses an evicting maxmemory-policy, naming the setting, even for durability none', async () => {
+    const handle = await startRedis({ maxmemoryPolicy: 'allkeys-lru' });
+    try {
+      for (const durability of ['none', 'fsync'] as const) {
+        await expect(newStore({ durability }, handle.url).init()).rejects.toThrow(
+          'maxmemory-policy is allkeys-lru: Redis may evict queued mail; set maxmemory-policy noeviction',
+        );
+      }
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  it('refuses durability fsync without AOF', async () => {
+    const handle = await startRedis({ appendonly: false });
+    try {
+      await expect(newStore({ durability: 'fsync' }, handle.url).init()).rejects.toThrow(
+        /appendonly is no: .*set appendonly yes/,
+      );
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  it('fails when Redis cannot be reached, within its ready timeout', async () => {
+    const handle = await startRedis({ own: true });
+    await handle.stop();
+    const started = Date.now();
+    await expect(newStore({ readyTimeoutMs: 300 }, handle.url).init()).rejects.toThrow(
+      /not ready after 300 ms/,
+    );
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('validates its options', () => {
+    expect(() => newStore({ durabilityTimeoutMs: 0 })).toThrow(/durabilityTimeoutMs/);
+    expect(() => newStore({ replicas: -1 })).toThrow(/replicas/);
+    expect(() => newStore({ prefix: '' })).toThrow(/prefix/);
+  });
+});
+
+describe('TransactionStore.depth', () => {
+  it('counts waiting, delayed, prioritized and active transactions, cached for a second', async () => {
+    const prefix = uniquePrefix('depth');
+    const store = newStore({ prefix, durability: 'none' });
+    await store.init();
+    expect(await store.depth()).toBe(0);
+    for (let i = 0; i < 3; i++) await store.store(sampleRecord(), [Buffer.from('x')]);
+    expect(await store.depth()).toBe(0); // cached
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    expect(await store.depth()).toBe(3);
+
+    const queue = await reader(prefix);
+    await queue.add('other', {}, { delay: 60_000 });
+    await queue.add('other', {}, { priority: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    expect(await store.depth()).toBe(5);
+  });
+
+  it('rejects when Redis is down, and does not cache the failure', async () => {
+    const handle = await startRedis({ own: true });
+    try {
+      const store = newStore({ durability: 'none' }, handle.url);
+      await store.init();
+      await handle.kill!();
+      await expect(store.depth()).rejects.toThrow();
+      await handle.restart!();
+      // The store's own client reconnects by itself.
+      let depth: number | null = null;
+      const deadline = Date.now() + 5_000;
+      while (depth === null && Date.now() < deadline) {
+        depth = await store.depth().catch(() => null);
+        if (depth === null) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(depth).toBe(0);
+    } finally {
+      await handle.stop();
+    }
+  });
+});

@@ -1,0 +1,312 @@
+// Per-client-address limits that hold across every ingress replica, because
+// their state lives in Redis (SAFETY.md "Limits and abuse"; ingress answers
+// 421 4.7.0 when one is exceeded):
+//   - concurrent connections: a sorted set per address of connection ids,
+//     each scored by its lease expiry. The replica that holds a connection
+//     refreshes the lease while the connection is open; a replica that
+//     crashes stops refreshing, so its connections stop counting after one
+//     lease (60 s by default) instead of blocking the client forever;
+//   - messages per minute and authentication failures per hour: a sliding
+//     window estimated from two fixed windows (the previous window's count
+//     weighted by how much of it is still inside the sliding window, plus
+//     the current one), O(1) memory per address.
+// Time is Redis' clock (TIME inside the scripts), so replicas with skewed
+// clocks agree. Each check is one Lua script, atomic, with one key.
+//
+// Failure: when Redis is unavailable every check rejects at once (client not
+// ready) or within the client's command timeout (createRedis' fail-fast
+// client); the caller turns that into a 4yz. Refreshes that fail are
+// ignored: at worst a lease lapses and the client gets one more connection.
+// A limit of 0 disables that limit, and then Redis is not asked at all
+// (Postfix's convention for its anvil limits).
+//
+// Does not: group IPv6 clients by prefix (each address is its own client;
+// an IPv4-mapped IPv6 address counts as its IPv4 address), or decide the
+// reply; it answers allowed or not.
+
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export interface ClientLimiterOptions {
+  readonly redis: Redis;
+  /** The queue prefix (hash-tagged); limit keys live under `<prefix>:limits:`. */
+  readonly prefix: string;
+  /** Concurrent sessions per address across replicas; 0: no limit. */
+  readonly connectionsPerClient: number;
+  /** 0: no limit. */
+  readonly messagesPerClientPerMinute: number;
+  /** Failed AUTH attempts allowed per address per hour; after that many, AUTH is blocked. 0: no limit. */
+  readonly authFailuresPerClientPerHour: number;
+  /** This replica's name: part of its connection ids, to read them in Redis. */
+  readonly instance: string;
+  /** How long a connection counts without a refresh; refreshed every third of it. Default 60 s. */
+  readonly connectionLeaseMs?: number;
+  /** Default 60 s (the "per minute"). */
+  readonly messageWindowMs?: number;
+  /** Default 1 h (the "per hour"). */
+  readonly authWindowMs?: number;
+}
+
+export interface ConnectionSlot {
+  readonly allowed: boolean;
+  /** Gives the slot back; idempotent; a no-op when not allowed. */
+  release(): Promise<void>;
+}
+
+/** The milliseconds of Redis' clock, as the first lines of each script. */
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * Opens a connection if the address has fewer than the limit open.
+ *   KEYS[1] sorted set: member = connection id, score = lease expiry (ms)
+ *   ARGV[1] connection id, ARGV[2] lease (ms), ARGV[3] limit
+ * Returns 1 (recorded) or 0 (over the limit, nothing recorded).
+ */
+const OPEN_CONNECTION = `${NOW}
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], lease)
+return 1
+`;
+
+/**
+ * Extends the leases of connections still open (never re-adds one that is gone).
+ *   KEYS[1] sorted set as above
+ *   ARGV[1] lease (ms), ARGV[2..n] connection ids
+ * Returns how many were extended.
+ */
+const REFRESH_CONNECTIONS = `${NOW}
+local lease = tonumber(ARGV[1])
+local extended = 0
+for i = 2, #ARGV do
+  extended = extended + redis.call('ZADD', KEYS[1], 'XX', 'CH', now + lease, ARGV[i])
+end
+if extended > 0 then
+  redis.call('PEXPIRE', KEYS[1], lease)
+end
+return extended
+`;
+
+/**
+ * A sliding-window counter.
+ *   KEYS[1] hash: field = window number (now / window), value = events in it
+ *   ARGV[1] window (ms), ARGV[2] limit,
+ *   ARGV[3] 'take': count the event only if it fits, 'add': count it anyway,
+ *           'peek': count nothing
+ * Returns 1 when within the limit: for 'take', the event fitted and was
+ * counted; for 'add' and 'peek', another event would still fit. Else 0.
+ */
+const SLIDING_WINDOW = `${NOW}
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local mode = ARGV[3]
+local current = math.floor(now / window)
+local inside = 1 - (now % window) / window
+local count = tonumber(redis.call('HGET', KEYS[1], current) or '0')
+local previous = tonumber(redis.call('HGET', KEYS[1], current - 1) or '0')
+local estimate = previous * inside + count
+if mode == 'peek' then
+  return estimate < limit and 1 or 0
+end
+if mode == 'take' and estimate + 1 > limit then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], current, 1)
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if tonumber(field) < current - 1 then
+    redis.call('HDEL', KEYS[1], field)
+  end
+end
+redis.call('PEXPIRE', KEYS[1], window * 2)
+if mode == 'take' then
+  return 1
+end
+return estimate + 1 < limit and 1 or 0
+`;
+
+interface LimitCommands {
+  petrelOpenConnection(key: string, id: string, leaseMs: number, limit: number): Promise<number>;
+  petrelRefreshConnections(key: string, leaseMs: number, ...ids: string[]): Promise<number>;
+  petrelSlidingWindow(
+    key: string,
+    windowMs: number,
+    limit: number,
+    mode: 'take' | 'add' | 'peek',
+  ): Promise<number>;
+}
+
+const SCRIPTS: Record<keyof LimitCommands, string> = {
+  petrelOpenConnection: OPEN_CONNECTION,
+  petrelRefreshConnections: REFRESH_CONNECTIONS,
+  petrelSlidingWindow: SLIDING_WINDOW,
+};
+
+const ALLOWED_WITHOUT_LIMIT: ConnectionSlot = Object.freeze({
+  allowed: true,
+  release: async () => undefined,
+});
+const REFUSED: ConnectionSlot = Object.freeze({ allowed: false, release: async () => undefined });
+
+/** The address a limit counts: an IPv4-mapped IPv6 address is its IPv4 address; IPv6 lower-cased. */
+export function clientKey(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return mapped !== null ? mapped[1]! : address.toLowerCase();
+}
+
+export class ClientLimiter {
+  readonly #options: ClientLimiterOptions;
+  readonly #redis: Redis & LimitCommands;
+  readonly #leaseMs: number;
+  readonly #idPrefix: string;
+  #sequence = 0;
+  /** Connections this replica holds open: id -> key. */
+  readonly #open = new Map<string, string>();
+  #refreshTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: ClientLimiterOptions) {
+    for (const name of [
+      'connectionsPerClient',
+      'messagesPerClientPerMinute',
+      'authFailuresPerClientPerHour',
+    ] as const) {
+      if (!(Number.isInteger(options[name]) && options[name] >= 0)) {
+        throw new Error(
+          `ClientLimiter: ${name} must be a whole number, at least 0 (got ${options[name]})`,
+        );
+      }
+    }
+    this.#options = options;
+    this.#leaseMs = options.connectionLeaseMs ?? 60_000;
+    this.#idPrefix = `${options.instance}:${randomBytes(4).toString('hex')}`;
+    const redis = options.redis as Redis & Partial<LimitCommands>;
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      if (typeof redis[name as keyof LimitCommands] !== 'function')
+        redis.defineCommand(name, { numberOfKeys: 1, lua });
+    }
+    this.#redis = redis as Redis & LimitCommands;
+  }
+
+  /** Takes a connection slot for the address; allowed false when it already has the limit open across replicas. */
+  async openConnection(address: string): Promise<ConnectionSlot> {
+    const limit = this.#options.connectionsPerClient;
+    if (limit === 0) return ALLOWED_WITHOUT_LIMIT;
+    this.#ready();
+    const key = this.#key('conn', address);
+    const id = `${this.#idPrefix}:${(++this.#sequence).toString(36)}`;
+    const opened = await this.#redis.petrelOpenConnection(key, id, this.#leaseMs, limit);
+    if (opened !== 1) return REFUSED;
+    this.#open.set(id, key);
+    this.#startRefreshing();
+    return {
+      allowed: true,
+      release: async () => {
+        if (!this.#open.delete(id)) return;
+        if (this.#open.size === 0) this.#stopRefreshing();
+        this.#ready();
+        await this.#redis.zrem(key, id);
+      },
+    };
+  }
+
+  /** Counts a message from the address; false (not counted) when it is over the per-minute rate. */
+  async countMessage(address: string): Promise<boolean> {
+    const limit = this.#options.messagesPerClientPerMinute;
+    if (limit === 0) return true;
+    this.#ready();
+    const key = this.#key('msg', address);
+    return (
+      (await this.#redis.petrelSlidingWindow(
+        key,
+        this.#options.messageWindowMs ?? 60_000,
+        limit,
+        'take',
+      )) === 1
+    );
+  }
+
+  /** Records a failed AUTH; false when the address has now used up its failures (it is blocked). */
+  async authFailure(address: string): Promise<boolean> {
+    const limit = this.#options.authFailuresPerClientPerHour;
+    if (limit === 0) return true;
+    this.#ready();
+    const key = this.#key('authfail', address);
+    return (
+      (await this.#redis.petrelSlidingWindow(
+        key,
+        this.#options.authWindowMs ?? 3_600_000,
+        limit,
+        'add',
+      )) === 1
+    );
+  }
+
+  /** True while the address may not try AUTH (too many failures in the last hour). */
+  async authBlocked(address: string): Promise<boolean> {
+    const limit = this.#options.authFailuresPerClientPerHour;
+    if (limit === 0) return false;
+    this.#ready();
+    const key = this.#key('authfail', address);
+    return (
+      (await this.#redis.petrelSlidingWindow(
+        key,
+        this.#options.authWindowMs ?? 3_600_000,
+        limit,
+        'peek',
+      )) === 0
+    );
+  }
+
+  /** Stops refreshing (open slots then lapse after one lease, as after a crash). Does not close Redis. */
+  close(): void {
+    this.#stopRefreshing();
+    this.#open.clear();
+  }
+
+  #key(kind: string, address: string): string {
+    return `${this.#options.prefix}:limits:${kind}:${clientKey(address)}`;
+  }
+
+  /** Rejects at once rather than waiting for a connection that is not there. */
+  #ready(): void {
+    const status = this.#redis.status;
+    if (status !== 'ready')
+      throw new Error(`client limits: Redis unavailable (connection ${status})`);
+  }
+
+  #startRefreshing(): void {
+    if (this.#refreshTimer !== null) return;
+    this.#refreshTimer = setInterval(
+      () => void this.#refresh(),
+      Math.max(1, Math.floor(this.#leaseMs / 3)),
+    );
+    this.#refreshTimer.unref();
+  }
+
+  #stopRefreshing(): void {
+    if (this.#refreshTimer === null) return;
+    clearInterval(this.#refreshTimer);
+    this.#refreshTimer = null;
+  }
+
+  async #refresh(): Promise<void> {
+    if (this.#open.size === 0 || this.#redis.status !== 'ready') return;
+    const byKey = new Map<string, string[]>();
+    for (const [id, key] of this.#open) {
+      const ids = byKey.get(key);
+      if (ids === undefined) byKey.set(key, [id]);
+      else ids.push(id);
+    }
+    await Promise.all(
+      [...byKey].map(([key, ids]) =>
+        this.#redis.petrelRefreshConnections(key, this.#leaseMs, ...ids).catch(() => 0),
+      ),
+    );
+  }
+}

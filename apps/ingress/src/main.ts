@@ -1,0 +1,19 @@
+// The ingress process: read the configuration, build the Nest context, drain
+// on SIGTERM/SIGINT. A configuration error names the key and exits 78 (EX_CONFIG).
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError } from '@petrel/config';
+import { IngressModule } from './ingress.module.js';
+
+async function main(): Promise<void> {
+  const app = await NestFactory.createApplicationContext(IngressModule, {
+    logger: ['error', 'warn'],
+  });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`petrel ingress: ${message}\n`);
+  process.exit(err instanceof ConfigError ? 78 : 1);
+});

@@ -1,0 +1,238 @@
+// Ingress's answers to the protocol core's questions: connection and message
+// limits, relay permission, AUTH, EXPN lists, and the store that alone allows
+// the 250 after DATA.
+//
+// Failure defaults are asymmetric (STYLE.md): our own trouble (Redis down or
+// slow, a durability timeout, an exception) is a 4yz; a recipient no relay
+// rule allowed is 554 5.7.1; nothing here ever produces a 250 for a message
+// that TransactionStore.store() did not resolve.
+//
+// Does not: touch sockets (smtp-connection.ts) or parse anything (libs/smtp).
+
+import { customReply, formatPath, type Question, type Verdict } from '@petrel/smtp';
+import type { IngressConfig } from '@petrel/config';
+import type { Logger } from '@petrel/observability';
+import { newMessageId, StoreError, type TransactionStore } from '@petrel/queue';
+import type { ClientLimiter } from './client-limits.js';
+import type { IngressMetrics } from './ingress-metrics.js';
+import type { ConnectionInfo, SessionPolicy } from './smtp-connection.js';
+import { decideRelay, type RelayDomains } from './policy/relay-policy.js';
+import type { NetworkList } from './policy/networks.js';
+import {
+  countReceivedHeaders,
+  receivedHeader,
+  receivedProtocol,
+} from './policy/received-header.js';
+import type { UsersFile } from './policy/users-file.js';
+
+export interface RelayRules {
+  readonly trustedNetworks: NetworkList;
+  readonly relayDomains: RelayDomains;
+}
+
+export interface PolicyDependencies {
+  readonly config: IngressConfig;
+  readonly instance: string;
+  readonly store: TransactionStore;
+  readonly limiter: ClientLimiter;
+  /** Read on every question, so a reload takes effect for the next one. */
+  readonly relay: () => RelayRules;
+  readonly users: () => UsersFile | null;
+  readonly metrics: IngressMetrics;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+export class IngressPolicy implements SessionPolicy {
+  private readonly deps: PolicyDependencies;
+  private readonly releases = new Map<string, () => Promise<void>>();
+
+  constructor(deps: PolicyDependencies) {
+    this.deps = deps;
+  }
+
+  async connect(info: ConnectionInfo) {
+    const slot = await this.deps.limiter.openConnection(info.address);
+    if (!slot.allowed) {
+      await slot.release();
+      this.deps.metrics.rejects.inc({ reason: 'connection-limit' });
+      return customReply(
+        421,
+        '4.7.0',
+        `Too many connections from ${info.address}, try again later`,
+      );
+    }
+    this.releases.set(info.id, slot.release);
+    return null;
+  }
+
+  disconnected(info: ConnectionInfo): void {
+    const release = this.releases.get(info.id);
+    this.releases.delete(info.id);
+    release?.().catch(() => undefined);
+  }
+
+  async answer(question: Question, info: ConnectionInfo): Promise<Verdict> {
+    switch (question.kind) {
+      case 'mail':
+        return this.mail(info);
+      case 'rcpt': {
+        const decision = decideRelay(question.recipient.forwardPath, {
+          clientAddress: info.address,
+          authenticated: info.session.authenticated !== null,
+          ...this.deps.relay(),
+        });
+        if (decision.allowed) return { kind: 'accept' };
+        this.deps.metrics.rejects.inc({ reason: 'relay-denied' });
+        return { kind: 'reject' };
+      }
+      case 'store':
+        return this.storeMessage(question, info);
+      case 'auth':
+        return this.auth(question, info);
+      case 'expn': {
+        const members = this.deps.config.expn.lists[question.argument.toLowerCase()];
+        if (members === undefined)
+          return { kind: 'reject', reply: customReply(550, '5.1.1', 'No such list') };
+        return { kind: 'accept', lines: members.map((m) => `<${m}>`) };
+      }
+      case 'turn':
+        return { kind: 'reject', reply: customReply(502, '5.5.1', 'TURN is not available') };
+    }
+  }
+
+  private async mail(info: ConnectionInfo): Promise<Verdict> {
+    if (!(await this.deps.limiter.countMessage(info.address))) {
+      this.deps.metrics.rejects.inc({ reason: 'rate-limit' });
+      return {
+        kind: 'disconnect',
+        reply: customReply(421, '4.7.0', `Too many messages from ${info.address}, try again later`),
+      };
+    }
+    if ((await this.deps.store.depth()) >= this.deps.config.queue.highWatermark) {
+      this.deps.metrics.rejects.inc({ reason: 'watermark' });
+      return {
+        kind: 'defer',
+        reply: customReply(452, '4.3.1', 'Insufficient system storage, try again later'),
+      };
+    }
+    return { kind: 'accept' };
+  }
+
+  private async storeMessage(
+    question: Extract<Question, { kind: 'store' }>,
+    info: ConnectionInfo,
+  ): Promise<Verdict> {
+    const { config, metrics } = this.deps;
+    if (
+      countReceivedHeaders(question.body, config.maxReceivedHeaders) > config.maxReceivedHeaders
+    ) {
+      metrics.rejects.inc({ reason: 'hop-limit' });
+      return {
+        kind: 'reject',
+        reply: customReply(554, '5.4.6', 'Too many hops: mail loop suspected'),
+      };
+    }
+    const now = this.deps.now?.() ?? new Date();
+    const id = newMessageId(now.getTime());
+    const { transaction } = question;
+    const helo = info.session.helo;
+    const authenticated = info.session.authenticated;
+    const header = receivedHeader({
+      heloVerb: helo?.verb ?? null,
+      heloName: helo?.name ?? null,
+      clientAddress: info.address,
+      hostname: config.hostname,
+      protocol: receivedProtocol(helo?.verb === 'EHLO', info.tls !== null, authenticated !== null),
+      id,
+      recipient:
+        transaction.recipients.length === 1
+          ? formatPath(transaction.recipients[0]!.forwardPath)
+          : null,
+      date: now,
+      tls: info.tls,
+    });
+    const started = process.hrtime.bigint();
+    try {
+      const job = await this.deps.store.store(
+        {
+          id,
+          receivedAt: now.toISOString(),
+          client: {
+            address: info.address,
+            port: info.port,
+            helo,
+            tls: info.tls,
+            auth: authenticated,
+            proxied: info.proxied,
+          },
+          ingress: { hostname: config.hostname, instance: this.deps.instance },
+          verb: transaction.verb,
+          reversePath: transaction.reversePath,
+          parameters: transaction.parameters,
+          recipients: [...transaction.recipients],
+        },
+        [Buffer.from(header, 'latin1'), ...question.body],
+      );
+      metrics.storeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.messagesAccepted.inc();
+      metrics.bytesAccepted.inc(job.size);
+      this.deps.logger.info(
+        {
+          event: 'accepted',
+          id,
+          client: info.address,
+          from: formatPath(transaction.reversePath),
+          recipients: transaction.recipients.length,
+          size: job.size,
+        },
+        'message accepted',
+      );
+      return { kind: 'accept', queueId: id };
+    } catch (err) {
+      metrics.rejects.inc({ reason: 'storage' });
+      const reason = err instanceof StoreError ? err.reason : 'error';
+      this.deps.logger.warn(
+        { event: 'store-failed', client: info.address, reason, err: String(err) },
+        'message not stored',
+      );
+      return {
+        kind: 'defer',
+        reply: customReply(
+          451,
+          '4.3.0',
+          'Requested action aborted: message not stored, try again later',
+        ),
+      };
+    }
+  }
+
+  private async auth(
+    question: Extract<Question, { kind: 'auth' }>,
+    info: ConnectionInfo,
+  ): Promise<Verdict> {
+    const { limiter, metrics } = this.deps;
+    if (await limiter.authBlocked(info.address)) {
+      metrics.authAttempts.inc({ outcome: 'blocked' });
+      return {
+        kind: 'disconnect',
+        reply: customReply(421, '4.7.0', 'Too many authentication failures, try again later'),
+      };
+    }
+    const users = this.deps.users();
+    const { username, password } = question.credentials;
+    if (users !== null && (await users.verify(username, password))) {
+      metrics.authAttempts.inc({ outcome: 'success' });
+      return { kind: 'accept' };
+    }
+    metrics.authAttempts.inc({ outcome: 'failure' });
+    metrics.rejects.inc({ reason: 'auth-failed' });
+    if (!(await limiter.authFailure(info.address))) {
+      return {
+        kind: 'disconnect',
+        reply: customReply(421, '4.7.0', 'Too many authentication failures, try again later'),
+      };
+    }
+    return { kind: 'reject' };
+  }
+}

@@ -16,6 +16,16 @@ cmd="${1:-}"
 shift || true
 case "$cmd" in
   start)
+    if ! command -v redis-server >/dev/null 2>&1 && [ -z "${PETREL_REDIS__URL:-}" ]; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "petrel: installing redis-server (npm start runs its own Redis when none is configured)" >&2
+        (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server) >&2
+      else
+        echo "petrel: npm start runs its own Redis when none is configured; install it with:" >&2
+        echo "  apt-get update && apt-get install -y redis-server     # or set PETREL_REDIS__URL" >&2
+        exit 1
+      fi
+    fi
     npx nx run-many -t build --outputStyle=static >&2
     exec node tools/start.mjs "$@"
     ;;

@@ -1,46 +1,103 @@
-// `npm start` until the ingress service lands: the protocol core on
-// 127.0.0.1:2525 (PETREL_LISTEN=host:port to change), speaking full SMTP.
-// Nothing can be stored yet, so every message is answered 451 4.3.0 at the end
-// of DATA, as a relay must when its storage is unavailable: never a 250 that
-// was not stored.
-import { createServer } from 'node:net';
-import { hostname } from 'node:os';
-import { reply, ServerSession } from '@petrel/smtp';
+// `npm start`: the whole relay on one machine, from the configuration file named
+// by PETREL_CONFIG (or the defaults). When no `redis.url` is configured it
+// starts its own Redis (AOF, appendfsync always, noeviction) with its data in
+// .petrel/redis, so that what was accepted survives a restart. Each service
+// runs as its own process, as a Deployment would run it; Ctrl-C or SIGTERM
+// drains them, then stops Redis.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '@petrel/config';
 
-const [host, port] = (process.env.PETREL_LISTEN ?? '127.0.0.1:2525').split(':');
-const noQueue = reply(
-  'localError',
-  'Requested action aborted: no queue yet (ingress is not built), try again later',
-);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const config = loadConfig();
+const children = [];
+let stopping = false;
 
-const server = createServer((socket) => {
-  const session = new ServerSession({ hostname: hostname() });
-  const handle = (outputs) => {
-    let text = '';
-    for (const o of outputs) {
-      if (o.kind === 'reply') text += o.text;
-      else if (o.kind === 'question')
-        return (
-          write(text),
-          handle(
-            session.answer(
-              o.question.kind === 'store' ? { kind: 'defer', reply: noQueue } : { kind: 'accept' },
-            ),
-          )
-        );
-      else if (o.kind === 'close') return void socket.end(text);
+function run(name, command, args, env = {}) {
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`petrel: ${name} exited (${signal ?? code}); stopping`);
+      void stop(1);
     }
-    write(text);
-  };
-  const write = (text) => text !== '' && socket.write(text);
-  socket.on('data', (chunk) => handle(session.receive(chunk)));
-  socket.on('error', () => socket.destroy());
-  handle(session.greet());
+  });
+  children.push({ name, child });
+  return child;
+}
+
+function waitForPort(port, host, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = createConnection({ port, host }, () => {
+        socket.end();
+        resolve();
+      });
+      socket.on('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing answers on ${host}:${port}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+async function stop(code = 0) {
+  stopping = true;
+  // Services first (they drain), Redis last.
+  for (const { child } of [...children].reverse()) {
+    if (child.exitCode !== null) continue;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+let redisUrl = config.redis.url;
+if (redisUrl === null) {
+  const port = Number(process.env.PETREL_LOCAL_REDIS_PORT ?? 6380);
+  const dir = join(root, '.petrel', 'redis');
+  mkdirSync(dir, { recursive: true });
+  run('redis', 'redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+  ]);
+  await waitForPort(port, '127.0.0.1', 10_000);
+  redisUrl = `redis://127.0.0.1:${port}`;
+  console.log(`petrel: started a local Redis on 127.0.0.1:${port} (data in .petrel/redis)`);
+}
+
+run('ingress', process.execPath, [join(root, 'apps/ingress/dist/main.js')], {
+  PETREL_REDIS__URL: redisUrl,
 });
-server.listen(Number(port), host, () => {
-  console.log(
-    `petrel: SMTP protocol core listening on ${host}:${port} (no queue yet: DATA is answered 451)`,
-  );
-});
-for (const signal of ['SIGINT', 'SIGTERM'])
-  process.on(signal, () => server.close(() => process.exit(0)));
+const listener = config.ingress.listeners[0];
+await waitForPort(listener.port, listener.host, 20_000);
+console.log(
+  `petrel: ingress accepts SMTP on ${listener.host}:${listener.port}; metrics on http://${config.metrics.host}:${config.metrics.port}/metrics`,
+);

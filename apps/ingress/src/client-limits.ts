@@ -217,50 +217,38 @@ export class ClientLimiter {
 
   /** Counts a message from the address; false (not counted) when it is over the per-minute rate. */
   async countMessage(address: string): Promise<boolean> {
-    const limit = this.#options.messagesPerClientPerMinute;
-    if (limit === 0) return true;
-    this.#ready();
-    const key = this.#key('msg', address);
+    const { messagesPerClientPerMinute: limit, messageWindowMs = 60_000 } = this.#options;
     return (
-      (await this.#redis.petrelSlidingWindow(
-        key,
-        this.#options.messageWindowMs ?? 60_000,
-        limit,
-        'take',
-      )) === 1
+      limit === 0 || (await this.#window('msg', address, messageWindowMs, limit, 'take')) === 1
     );
   }
 
   /** Records a failed AUTH; false when the address has now used up its failures (it is blocked). */
   async authFailure(address: string): Promise<boolean> {
-    const limit = this.#options.authFailuresPerClientPerHour;
-    if (limit === 0) return true;
-    this.#ready();
-    const key = this.#key('authfail', address);
+    const { authFailuresPerClientPerHour: limit, authWindowMs = 3_600_000 } = this.#options;
     return (
-      (await this.#redis.petrelSlidingWindow(
-        key,
-        this.#options.authWindowMs ?? 3_600_000,
-        limit,
-        'add',
-      )) === 1
+      limit === 0 || (await this.#window('authfail', address, authWindowMs, limit, 'add')) === 1
     );
   }
 
   /** True while the address may not try AUTH (too many failures in the last hour). */
   async authBlocked(address: string): Promise<boolean> {
-    const limit = this.#options.authFailuresPerClientPerHour;
-    if (limit === 0) return false;
-    this.#ready();
-    const key = this.#key('authfail', address);
+    const { authFailuresPerClientPerHour: limit, authWindowMs = 3_600_000 } = this.#options;
     return (
-      (await this.#redis.petrelSlidingWindow(
-        key,
-        this.#options.authWindowMs ?? 3_600_000,
-        limit,
-        'peek',
-      )) === 0
+      limit !== 0 && (await this.#window('authfail', address, authWindowMs, limit, 'peek')) === 0
     );
+  }
+
+  /** One sliding-window operation on the address's counter: 1 when under the limit. */
+  async #window(
+    kind: string,
+    address: string,
+    windowMs: number,
+    limit: number,
+    op: 'take' | 'add' | 'peek',
+  ): Promise<number> {
+    this.#ready();
+    return this.#redis.petrelSlidingWindow(this.#key(kind, address), windowMs, limit, op);
   }
 
   /** Stops refreshing (open slots then lapse after one lease, as after a crash). Does not close Redis. */

@@ -1,6 +1,7 @@
 // @petrel/testing: the harness Petrel's tests share. Real Redis (REDIS_URL,
 // testcontainers, or a spawned redis-server), free ports, and fresh key
-// prefixes so that tests never see each other's data.
+// prefixes so that tests never see each other's data; and the SMTP transcript
+// format (transcript.ts) that one dialog file is run with, in memory and over TCP.
 export { startRedis, type RedisOptions } from './start-redis.js';
 export type { RedisHandle } from './redis-handle.js';
 export type { RedisConfigOptions } from './redis-args.js';
@@ -8,3 +9,11 @@ export { spawnRedis, type SpawnOptions } from './redis-process.js';
 export { dockerAnswers, REDIS_IMAGE } from './redis-container.js';
 export { freePort } from './free-port.js';
 export { uniquePrefix } from './unique-prefix.js';
+export {
+  HOST_QUESTIONS,
+  matchReplyLine,
+  parseTranscript,
+  unescapeBytes,
+  type HostQuestion,
+  type Step,
+} from './transcript.js';

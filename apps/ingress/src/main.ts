@@ -8,8 +8,11 @@ import { IngressModule } from './ingress.module.js';
 async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(IngressModule, {
     logger: ['error', 'warn'],
+    // Errors reach main's catch (exit 78 for configuration) instead of Nest's exit 1.
+    abortOnError: false,
   });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // After the drain, exit 0 (and flush the log) rather than re-raise the signal.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 }
 
 main().catch((err: unknown) => {

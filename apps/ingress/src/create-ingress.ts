@@ -11,6 +11,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { PetrelConfig } from '@petrel/config';
 import {
@@ -123,9 +124,14 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
     }
   }
 
+  // Watches the file's directory, not the file: a file replaced by rename (editors,
+  // Kubernetes Secret volumes swapping their ..data link) is a new inode that a
+  // watch on the old one never sees.
   function watchFile(path: string, reload: () => void): void {
     let timer: NodeJS.Timeout | null = null;
-    const watcher = watch(path, () => {
+    const name = basename(path);
+    const watcher = watch(dirname(path), (_event, changed) => {
+      if (changed !== null && changed !== name && !changed.startsWith('..')) return;
       if (timer !== null) clearTimeout(timer);
       timer = setTimeout(reload, 200);
       timer.unref();

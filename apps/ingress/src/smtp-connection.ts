@@ -123,6 +123,9 @@ export class SmtpConnection {
     this.options.metrics.sessionsTotal.inc({ listener: this.info.listener });
     this.options.metrics.sessionsActive.inc({ listener: this.info.listener });
     if (refusal !== null) {
+      // Reading on, so that the client's close is seen and the socket released
+      // (a paused socket never notices it); what the client sends is dropped.
+      this.socket.resume();
       this.write(this.info.session.refuse(refusal));
       return;
     }
@@ -272,6 +275,7 @@ export class SmtpConnection {
         { conn: this.info.id, peer },
         'PROXY listener: peer is not a configured load balancer',
       );
+      this.options.metrics.rejects.inc({ reason: 'proxy' });
       this.socket.destroy();
       return false;
     }
@@ -305,6 +309,7 @@ export class SmtpConnection {
         },
         'PROXY header refused',
       );
+      this.options.metrics.rejects.inc({ reason: 'proxy' });
       this.socket.destroy();
       return false;
     }

@@ -60,7 +60,6 @@ export interface IngressConfig {
   /** A file of "user:scrypt-hash" lines. */
   auth: { usersFile: string } | null;
   expn: { enabled: boolean; lists: Record<string, string[]> };
-  turn: boolean;
   limits: {
     connectionsPerClient: number;
     messagesPerClientPerMinute: number;

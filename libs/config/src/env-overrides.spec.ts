@@ -11,7 +11,7 @@ describe('readEnvOverrides', () => {
     const { overrides, problems } = read({
       PETREL_REDIS__URL: 'redis://10.0.0.5:6379/2',
       PETREL_INGRESS__MAX_MESSAGE_SIZE: '1000',
-      PETREL_INGRESS__TURN: 'true',
+      PETREL_INGRESS__EXPN__ENABLED: 'true',
       PETREL_INGRESS__TRUSTED_NETWORKS: '[10.0.0.0/8, "192.168.0.0/16"]',
       PETREL_INGRESS__TIMEOUTS__COMMAND: '1m',
       PETREL_LOG: '{level: debug}',
@@ -31,8 +31,12 @@ describe('readEnvOverrides', () => {
         path: ['ingress', 'trustedNetworks'],
         value: ['10.0.0.0/8', '192.168.0.0/16'],
       },
-      { variable: 'PETREL_INGRESS__TURN', path: ['ingress', 'turn'], value: true },
       { variable: 'PETREL_REDIS__URL', path: ['redis', 'url'], value: 'redis://10.0.0.5:6379/2' },
+      {
+        variable: 'PETREL_INGRESS__EXPN__ENABLED',
+        path: ['ingress', 'expn', 'enabled'],
+        value: true,
+      },
       {
         variable: 'PETREL_INGRESS__TIMEOUTS__COMMAND',
         path: ['ingress', 'timeouts', 'command'],

@@ -117,11 +117,11 @@ const ingress = section({
     enabled: boolean().default(false),
     lists: namedMap(list(text('an address'))).default(() => ({})),
   }).prefault({}),
-  turn: boolean().default(false),
   limits: section({
-    connectionsPerClient: integer({ min: 1 }).default(20),
-    messagesPerClientPerMinute: integer({ min: 1 }).default(600),
-    authFailuresPerClientPerHour: integer({ min: 1 }).default(10),
+    // 0 turns a limit off (Postfix's anvil convention; ClientLimiter then asks Redis nothing).
+    connectionsPerClient: integer({ min: 0, why: '0: no limit' }).default(20),
+    messagesPerClientPerMinute: integer({ min: 0, why: '0: no limit' }).default(600),
+    authFailuresPerClientPerHour: integer({ min: 0, why: '0: no limit' }).default(10),
   }).prefault({}),
   queue: section({
     highWatermark: integer({ min: 1 }).default(100_000),

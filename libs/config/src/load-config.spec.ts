@@ -49,7 +49,6 @@ describe('defaults', () => {
         tls: null,
         auth: null,
         expn: { enabled: false, lists: {} },
-        turn: false,
         limits: {
           connectionsPerClient: 20,
           messagesPerClientPerMinute: 600,
@@ -120,7 +119,6 @@ describe('a full file', () => {
       tls: { cert: '/etc/petrel/tls/tls.crt', key: '/etc/petrel/tls/tls.key' },
       auth: { usersFile: '/etc/petrel/users' },
       expn: { enabled: true, lists: { staff: ['alice@example.com', 'bob@example.com'] } },
-      turn: true,
       limits: {
         connectionsPerClient: 5,
         messagesPerClientPerMinute: 60,
@@ -176,7 +174,7 @@ describe('environment overrides', () => {
         PETREL_REDIS__URL: 'redis://127.0.0.1:6379',
         PETREL_REDIS__DURABILITY_TIMEOUT: '2s',
         PETREL_INGRESS__MAX_MESSAGE_SIZE: '1000',
-        PETREL_INGRESS__TURN: 'false',
+        PETREL_INGRESS__EXPN__ENABLED: 'false',
         PETREL_INGRESS__TRUSTED_NETWORKS: '[10.0.0.0/8]',
         PETREL_INGRESS__LISTENERS: '[{host: 127.0.0.1, port: 0}]',
         PETREL_INGRESS__TIMEOUTS__DATA: '1m',
@@ -191,7 +189,7 @@ describe('environment overrides', () => {
     expect(config.redis.durabilityTimeoutMs).toBe(2000);
     expect(config.redis.durability).toBe('replicas');
     expect(config.ingress.maxMessageSize).toBe(1000);
-    expect(config.ingress.turn).toBe(false);
+    expect(config.ingress.expn.enabled).toBe(false);
     expect(config.ingress.trustedNetworks).toEqual(['10.0.0.0/8']);
     expect(config.ingress.listeners).toEqual([
       { host: '127.0.0.1', port: 0, proxyProtocol: false, allowPlaintextAuth: false },
@@ -203,6 +201,21 @@ describe('environment overrides', () => {
     expect(config.egress.retry.scheduleMs).toEqual([1000, 2000]);
     expect(config.metrics.port).toBe(0);
     expect(config.log.level).toBe('trace');
+  });
+
+  it('turn a client limit off with 0', () => {
+    const config = loadConfig({
+      env: {
+        PETREL_INGRESS__LIMITS__CONNECTIONS_PER_CLIENT: '0',
+        PETREL_INGRESS__LIMITS__MESSAGES_PER_CLIENT_PER_MINUTE: '0',
+        PETREL_INGRESS__LIMITS__AUTH_FAILURES_PER_CLIENT_PER_HOUR: '0',
+      },
+    });
+    expect(config.ingress.limits).toEqual({
+      connectionsPerClient: 0,
+      messagesPerClientPerMinute: 0,
+      authFailuresPerClientPerHour: 0,
+    });
   });
 
   it('apply without a file', () => {
@@ -368,7 +381,7 @@ log:
       'ingress.tls.key: missing: expected a file path',
       'ingress.auth: expected a mapping, got "/users"',
       'ingress.expn.lists.staff[1]: expected an address, got 42',
-      'ingress.limits.connectionsPerClient: expected an integer of at least 1, got 1.5',
+      'ingress.limits.connectionsPerClient: expected an integer of at least 0, got 1.5 (0: no limit)',
       'ingress.queue: expected a mapping, got a list',
       'routing.transports["example.test"]: expected a transport such as "smtp:[192.0.2.1]:25", got ""',
       'routing.transports["example.com."]: the same domain as another key (example.com)',

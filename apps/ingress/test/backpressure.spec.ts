@@ -3,11 +3,12 @@
 // and AUTH failures per client address (421 4.7.0), and the warning when PROXY
 // is off and every session comes from one address.
 import { Writable } from 'node:stream';
-import { defaultConfig, type PetrelConfig } from '@petrel/config';
+import type { PetrelConfig } from '@petrel/config';
 import { createLogger } from '@petrel/observability';
-import { startRedis, uniquePrefix, type RedisHandle } from '@petrel/testing';
+import { startRedis, type RedisHandle } from '@petrel/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createIngress, type Ingress } from '../src/create-ingress.js';
+import { ingressConfig } from './support/ingress-harness.js';
 import { RawSmtp } from './support/raw-smtp.js';
 
 let redis: RedisHandle;
@@ -33,19 +34,13 @@ afterEach(async () => {
 });
 
 function config(change: (c: PetrelConfig) => void = () => undefined): PetrelConfig {
-  const c = defaultConfig();
-  c.redis.url = redis.url;
-  c.redis.prefix = uniquePrefix('backpressure');
-  c.redis.commandTimeoutMs = 300;
-  c.redis.durabilityTimeoutMs = 300;
-  c.ingress.hostname = 'mx.petrel.test';
-  c.ingress.listeners = [
-    { host: '127.0.0.1', port: 0, proxyProtocol: false, allowPlaintextAuth: true },
-  ];
-  c.ingress.drainTimeoutMs = 1000;
-  c.metrics.port = 0;
-  change(c);
-  return c;
+  return ingressConfig(redis.url, (c) => {
+    c.redis.commandTimeoutMs = 300;
+    c.redis.durabilityTimeoutMs = 300;
+    c.ingress.listeners[0]!.allowPlaintextAuth = true;
+    c.ingress.drainTimeoutMs = 1000;
+    change(c);
+  });
 }
 
 async function start(c: PetrelConfig): Promise<{ ingress: Ingress; port: number }> {

@@ -6,20 +6,23 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { defaultConfig, type PetrelConfig } from '@petrel/config';
-import { createLogger } from '@petrel/observability';
-import { QUEUES, type TransactionJobV1 } from '@petrel/queue';
-import { startRedis, uniquePrefix, type RedisHandle } from '@petrel/testing';
-import { Queue } from 'bullmq';
+import type { PetrelConfig } from '@petrel/config';
+import { QUEUES } from '@petrel/queue';
+import { makeCertificate, startRedis, type RedisHandle } from '@petrel/testing';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createIngress, type Ingress } from '../src/create-ingress.js';
+import {
+  ingressConfig,
+  quietLogger as quiet,
+  readJob,
+  startIngress,
+} from './support/ingress-harness.js';
 import { hashPassword } from '../src/policy/users-file.js';
 import { RawSmtp } from './support/raw-smtp.js';
 
 const run = promisify(execFile);
-const quiet = createLogger({ service: 'ingress-test', level: 'fatal' });
 
 let redis: RedisHandle;
 let client: Redis;
@@ -38,40 +41,16 @@ afterEach(async () => {
 });
 
 function config(change: (c: PetrelConfig) => void = () => undefined): PetrelConfig {
-  const c = defaultConfig();
-  c.redis.url = redis.url;
-  c.redis.prefix = uniquePrefix('ingress');
-  c.redis.durabilityTimeoutMs = 500;
-  c.redis.commandTimeoutMs = 500;
-  c.ingress.hostname = 'mx.petrel.test';
-  c.ingress.listeners = [
-    { host: '127.0.0.1', port: 0, proxyProtocol: false, allowPlaintextAuth: false },
-  ];
-  c.ingress.relayDomains = ['relay.test'];
-  c.ingress.drainTimeoutMs = 2000;
-  c.metrics.port = 0;
-  change(c);
-  return c;
+  return ingressConfig(redis.url, change);
 }
 
 async function start(c: PetrelConfig): Promise<{ ingress: Ingress; port: number }> {
-  const ingress = createIngress(c, { logger: quiet, instance: 'test' });
-  started.push(ingress);
-  await ingress.start();
-  return { ingress, port: ingress.listeners[0]!.port };
+  const s = await startIngress(c);
+  started.push(s.ingress);
+  return s;
 }
 
-async function job(
-  c: PetrelConfig,
-  id: string,
-): Promise<{ data: TransactionJobV1; body: Buffer } | null> {
-  const queue = new Queue(QUEUES.transactions, { connection: client, prefix: c.redis.prefix });
-  const j = await queue.getJob(id);
-  await queue.close();
-  if (!j) return null;
-  const data = j.data as TransactionJobV1;
-  return { data, body: (await client.getBuffer(data.bodyKey))! };
-}
+const job = (c: PetrelConfig, id: string) => readJob(client, c, id);
 
 async function transaction(
   smtp: RawSmtp,
@@ -265,32 +244,17 @@ describe('relay permission on the real client address', () => {
 
 describe('STARTTLS and AUTH', () => {
   let dir: string;
+  let tls: { cert: string; key: string };
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'petrel-ingress-tls-'));
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=mx.petrel.test',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]);
+    tls = await makeCertificate(dir);
     writeFileSync(join(dir, 'users'), `alice:${await hashPassword('secret', { ln: 10 })}\n`);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('offers AUTH only under TLS; a stranger relays after AUTH; a wrong password is 535', async () => {
     const c = config((x) => {
-      x.ingress.tls = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+      x.ingress.tls = tls;
       x.ingress.auth = { usersFile: join(dir, 'users') };
       x.ingress.trustedNetworks = [];
     });

@@ -61,7 +61,7 @@ const CANNOT_RUN_OVER_TCP: Record<string, string> = {
   'data-store-verdicts':
     "H: store -> defer/reject: ingress's own store refusals say 'message not stored, try again later' (451) and 'Too many hops: mail loop suspected' (554), not the texts the transcript expects, and a 451 needs Redis failing mid-dialog",
   'host-disconnect':
-    "H: mail -> disconnect: the real policy disconnects at MAIL only past the message rate, which the first MAIL of a session cannot be (backpressure.spec.ts shows the same reply over TCP)",
+    'H: mail -> disconnect: the real policy disconnects at MAIL only past the message rate, which the first MAIL of a session cannot be (backpressure.spec.ts shows the same reply over TCP)',
   'mail-storage-watermark':
     'H: mail -> defer: the real policy defers MAIL only above the queue watermark, which needs a filled queue (backpressure.spec.ts shows the same reply over TCP)',
   'rcpt-host-verdicts':

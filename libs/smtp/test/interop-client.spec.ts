@@ -1,10 +1,10 @@
 // The sender-SMTP machine against independent next hops over real sockets:
 // the npm smtp-server and Python's aiosmtpd, each recording exactly what it
 // received. Loopback only, ephemeral ports, everything closed at the end.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeCertificate } from '@petrel/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientOptions, OutboundTransaction, RecipientOutcome } from '../src/client-types.js';
 import { DEFAULT_LIMITS } from '../src/limits.js';
@@ -230,28 +230,10 @@ describe('ClientDialog against smtp-server', () => {
     let tlsPeer: SmtpServerPeer;
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'petrel-client-tls-'));
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
+      const tls = await makeCertificate(dir, 'tls', 'localhost');
       tlsPeer = await startSmtpServerPeer({
-        key: readFileSync(join(dir, 'key.pem')),
-        cert: readFileSync(join(dir, 'cert.pem')),
+        key: readFileSync(tls.key),
+        cert: readFileSync(tls.cert),
         closeTimeout: 1_000,
       });
     });

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPath, type Question, type Verdict } from '../src/index.js';
+import { makeCertificate } from '@petrel/testing';
 import { startTestServer, type TestServer } from './support/server-host.js';
 
 const run = promisify(execFile);
@@ -98,30 +99,15 @@ describe('nodemailer against the server machine', () => {
 describe('STARTTLS and AUTH with nodemailer', () => {
   let server: TestServer;
   let dir: string;
+  let tls: { cert: string; key: string };
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'petrel-tls-'));
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=mx.petrel.test',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]);
+    tls = await makeCertificate(dir);
     server = await startTestServer(
       {
         tlsContext: {
-          key: readFileSync(join(dir, 'key.pem')),
-          cert: readFileSync(join(dir, 'cert.pem')),
+          key: readFileSync(tls.key),
+          cert: readFileSync(tls.cert),
         },
       },
       policy,

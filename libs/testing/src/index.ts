@@ -17,3 +17,4 @@ export {
   type HostQuestion,
   type Step,
 } from './transcript.js';
+export { makeCertificate } from './certificate.js';

@@ -2,9 +2,6 @@
 // prefix and a free port, the ingress built from it, and the ways to look at
 // what reached Redis (a job, its body, how many of each). The same pattern as
 // ingress.spec.ts's config()/start()/job().
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { defaultConfig, type PetrelConfig } from '@petrel/config';
 import { createLogger } from '@petrel/observability';
 import { QUEUES, type TransactionJobV1 } from '@petrel/queue';
@@ -13,8 +10,6 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createIngress, type Ingress, type IngressDependencies } from '../../src/create-ingress.js';
 import { hashPassword } from '../../src/policy/users-file.js';
-
-const run = promisify(execFile);
 
 export const quietLogger = createLogger({ service: 'ingress-test', level: 'fatal' });
 
@@ -136,33 +131,7 @@ export function stripReceived(stored: Buffer): Buffer {
   }
 }
 
-/** A self-signed EC certificate and key for `cn`, written to dir/<name>.{cert,key}.pem. */
-export async function makeCertificate(
-  dir: string,
-  name = 'tls',
-  cn = 'mx.petrel.test',
-): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, `${name}.cert.pem`);
-  const key = join(dir, `${name}.key.pem`);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${cn}`,
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
-  return { cert, key };
-}
+export { makeCertificate } from '@petrel/testing';
 
 /** The users file text for these username → password pairs (cheap scrypt: tests only). */
 export async function usersFileText(users: Record<string, string>): Promise<string> {

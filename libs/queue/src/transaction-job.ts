@@ -14,6 +14,7 @@
 //
 // Does not: parse or validate paths and parameters (libs/smtp did).
 
+import { randomFillSync } from 'node:crypto';
 import type { MailParameters, Path, Recipient, TransactionVerb } from '@petrel/smtp';
 import { monotonicFactory } from 'ulid';
 
@@ -47,7 +48,20 @@ export interface TransactionJobV1 {
 /** The BullMQ job name of a TransactionJobV1. */
 export const TRANSACTION_JOB_NAME = 'transaction';
 
-const nextUlid = monotonicFactory();
+// ulid's own generator asks the CSPRNG for one byte per character (16 calls,
+// each a getpid() in OpenSSL, per new millisecond): the same bytes, drawn from
+// the same CSPRNG 4 KiB at a time, as ulid's generator scales them (byte / 256).
+const pool = Buffer.allocUnsafe(4096);
+let poolAt = pool.length;
+function randomFraction(): number {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  return pool[poolAt++]! / 256;
+}
+
+const nextUlid = monotonicFactory(randomFraction);
 
 /**
  * A new message id: a ULID, sortable by time, strictly increasing within
@@ -68,11 +82,30 @@ export function bodyKey(prefix: string, id: string): string {
 
 /** Throws naming the first string field holding CR, LF or NUL. */
 export function assertSafeEnvelope(value: unknown, path = 'job'): void {
-  if (typeof value === 'string') {
-    if (/[\r\n\0]/.test(value)) throw new Error(`${path} contains CR, LF or NUL`);
-  } else if (Array.isArray(value)) {
-    value.forEach((item, index) => assertSafeEnvelope(item, `${path}[${index}]`));
+  const where = unsafePath(value);
+  if (where !== null) throw new Error(`${path}${where} contains CR, LF or NUL`);
+}
+
+const UNSAFE = /[\r\n\0]/;
+
+/**
+ * null when no string in value holds CR, LF or NUL; else the path below value
+ * of the first that does ("" for value itself, ".a[1].b"). Paths are built only
+ * for a failure: this runs for every message stored.
+ */
+function unsafePath(value: unknown): string | null {
+  if (typeof value === 'string') return UNSAFE.test(value) ? '' : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const below = unsafePath(value[i]);
+      if (below !== null) return `[${i}]${below}`;
+    }
   } else if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) assertSafeEnvelope(item, `${path}.${key}`);
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const below = unsafePath((value as Record<string, unknown>)[key]);
+      if (below !== null) return `.${key}${below}`;
+    }
   }
+  return null;
 }

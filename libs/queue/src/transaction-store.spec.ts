@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { startRedis, uniquePrefix, type RedisHandle } from '@petrel/testing';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -122,6 +123,24 @@ describe('TransactionStore.store', () => {
     const redis = await ready(redisServer.url);
     for (const [i, job] of stored.entries())
       expect(await redis.get(job.bodyKey)).toBe(`message ${i}\r\n`);
+  });
+
+  it('sends the commands of the stores begun in one turn of the event loop in one write', async () => {
+    const prefix = uniquePrefix('corked');
+    const redis = connect(redisServer.url);
+    const store = newStore({ prefix, redis });
+    await store.init();
+    const stream = (redis as unknown as { stream: Socket }).stream;
+    const writev = vi.spyOn(stream, '_writev');
+    const stored = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.store(sampleRecord(), [Buffer.from(`message ${i}\r\n`)]),
+      ),
+    );
+    expect(stored).toHaveLength(20);
+    // The 20 body SETs left together, then the job adds (in as few writes as their replies came in).
+    expect(writev.mock.calls[0]![0]).toHaveLength(20);
+    expect(await (await reader(prefix)).getJobCountByTypes('waiting')).toBe(20);
   });
 
   it('refuses an envelope field with CR, LF or NUL and writes nothing', async () => {

@@ -118,16 +118,20 @@ describe('STARTTLS and AUTH with nodemailer', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('upgrades with STARTTLS, authenticates with PLAIN and sends', async () => {
-    const transport = nodemailer.createTransport({
+  /** nodemailer requiring STARTTLS (self-signed: not verified) and AUTH as alice. */
+  const tlsTransport = (pass: string, authMethod?: 'PLAIN' | 'LOGIN') =>
+    nodemailer.createTransport({
       host: '127.0.0.1',
       port: server.port,
       requireTLS: true,
       name: 'client.test',
       tls: { rejectUnauthorized: false },
-      auth: { user: 'alice', pass: 'secret' },
-      authMethod: 'PLAIN',
+      auth: { user: 'alice', pass },
+      ...(authMethod === undefined ? {} : { authMethod }),
     });
+
+  it('upgrades with STARTTLS, authenticates with PLAIN and sends', async () => {
+    const transport = tlsTransport('secret', 'PLAIN');
     const info = await transport.sendMail({
       envelope: { from: 'a@client.test', to: ['b@example.test'] },
       raw: 'Subject: tls\r\n\r\nsecure\r\n',
@@ -138,25 +142,10 @@ describe('STARTTLS and AUTH with nodemailer', () => {
   });
 
   it('authenticates with LOGIN and refuses a wrong password with 535', async () => {
-    const ok = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: server.port,
-      requireTLS: true,
-      name: 'client.test',
-      tls: { rejectUnauthorized: false },
-      auth: { user: 'alice', pass: 'secret' },
-      authMethod: 'LOGIN',
-    });
+    const ok = tlsTransport('secret', 'LOGIN');
     await expect(ok.verify()).resolves.toBe(true);
     ok.close();
-    const bad = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: server.port,
-      requireTLS: true,
-      name: 'client.test',
-      tls: { rejectUnauthorized: false },
-      auth: { user: 'alice', pass: 'wrong' },
-    });
+    const bad = tlsTransport('wrong');
     await expect(bad.verify()).rejects.toThrow(/535 5\.7\.8/);
     bad.close();
   });

@@ -18,3 +18,19 @@ export {
   type Step,
 } from './transcript.js';
 export { makeCertificate } from './certificate.js';
+export {
+  startDnsServer,
+  type DnsServerOptions,
+  type TestBehaviour,
+  type TestDnsQuery,
+  type TestDnsServer,
+  type TestRecord,
+} from './dns-server.js';
+export {
+  DNSMASQ_INSTALL_HINT,
+  dnsmasqBinary,
+  dnsmasqConfig,
+  startDnsmasq,
+  type DnsmasqHandle,
+  type DnsmasqOptions,
+} from './dnsmasq.js';

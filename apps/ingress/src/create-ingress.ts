@@ -193,6 +193,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
       });
       const policy = new IngressPolicy({
         config: ingressConfig,
+        lists: config.routing.lists,
         instance,
         store,
         limiter,

@@ -32,6 +32,8 @@ export interface RelayRules {
 
 export interface PolicyDependencies {
   readonly config: IngressConfig;
+  /** routing.lists, which EXPN answers from. */
+  readonly lists: Readonly<Record<string, readonly string[]>>;
   readonly instance: string;
   readonly store: TransactionStore;
   readonly limiter: ClientLimiter;
@@ -91,7 +93,7 @@ export class IngressPolicy implements SessionPolicy {
       case 'auth':
         return this.auth(question, info);
       case 'expn': {
-        const members = this.deps.config.expn.lists[question.argument.toLowerCase()];
+        const members = expandList(this.deps.lists, question.argument);
         if (members === undefined)
           return { kind: 'reject', reply: customReply(550, '5.1.1', 'No such list') };
         return { kind: 'accept', lines: members.map((m) => `<${m}>`) };
@@ -165,6 +167,8 @@ export class IngressPolicy implements SessionPolicy {
             tls: info.tls,
             auth: authenticated,
             proxied: info.proxied,
+            trusted:
+              authenticated !== null || this.deps.relay().trustedNetworks.contains(info.address),
           },
           ingress: { hostname: config.hostname, instance: this.deps.instance },
           verb: transaction.verb,
@@ -238,4 +242,21 @@ export class IngressPolicy implements SessionPolicy {
     }
     return { kind: 'reject' };
   }
+}
+
+/**
+ * The members of the list EXPN names: "staff@example.com" (or in brackets)
+ * exactly, or "staff" when exactly one list has that local part.
+ */
+export function expandList(
+  lists: Readonly<Record<string, readonly string[]>>,
+  argument: string,
+): readonly string[] | undefined {
+  const name = argument
+    .trim()
+    .replace(/^<(.*)>$/, '$1')
+    .toLowerCase();
+  if (name.includes('@')) return Object.hasOwn(lists, name) ? lists[name] : undefined;
+  const matches = Object.keys(lists).filter((key) => key.slice(0, key.lastIndexOf('@')) === name);
+  return matches.length === 1 ? lists[matches[0]!] : undefined;
 }

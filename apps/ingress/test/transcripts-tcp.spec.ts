@@ -124,7 +124,9 @@ function plan(steps: readonly Step[], fixtures: Fixtures): Plan {
       } else if (s.question === 'auth' && s.match === 'alice' && s.verdict === 'accept') {
         users = true; // alice:secret is in the users file; nobody else.
       } else if (s.question === 'expn' && s.match !== null && expn !== null) {
-        lists[s.match] = expn[1]!.split('|').map((m) => m.trim().replace(/^<(.*)>$/, '$1'));
+        lists[`${s.match}@example.test`] = expn[1]!
+          .split('|')
+          .map((m) => m.trim().replace(/^<(.*)>$/, '$1'));
       } else if (
         s.question === 'expn' &&
         s.match !== null &&
@@ -151,7 +153,7 @@ function plan(steps: readonly Step[], fixtures: Fixtures): Plan {
       for (const change of changes) change(c);
       if (tls) c.ingress.tls = { cert: fixtures.cert, key: fixtures.key };
       if (users) c.ingress.auth = { usersFile: fixtures.users };
-      if (Object.keys(lists).length > 0) c.ingress.expn.lists = lists;
+      if (Object.keys(lists).length > 0) c.routing.lists = lists;
     },
   };
 }

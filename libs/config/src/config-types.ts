@@ -4,6 +4,8 @@
 // durations are written with units and without the Ms suffix (file-schema.ts
 // maps one onto the other; docs/configuration.md lists every key).
 
+import type { TlsPolicy, Transport } from './transport.js';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 export interface PetrelConfig {
@@ -59,7 +61,8 @@ export interface IngressConfig {
   tls: { cert: string; key: string } | null;
   /** A file of "user:scrypt-hash" lines. */
   auth: { usersFile: string } | null;
-  expn: { enabled: boolean; lists: Record<string, string[]> };
+  /** Answer EXPN from routing.lists. */
+  expn: { enabled: boolean };
   limits: {
     connectionsPerClient: number;
     messagesPerClientPerMinute: number;
@@ -70,18 +73,28 @@ export interface IngressConfig {
   drainTimeoutMs: number;
 }
 
-/** Read by routing (not built yet). */
 export interface RoutingConfig {
   /** Lower-case keys: exact domain, ".subdomain", or "*" for the default route. */
-  transports: Record<string, string>;
+  transports: Record<string, Transport>;
+  /** Lower-case address → its members (lower-case addresses); EXPN reads it too. */
+  lists: Record<string, string[]>;
   dns: { servers: string[]; timeoutMs: number };
   sourceRoutes: 'strip' | 'honour';
+  maxRecipientsPerDelivery: number;
+  /** Transactions routed at once by one process. */
+  concurrency: number;
+  /** BullMQ lock of a job being routed; a dead worker's job is taken again after about twice this. */
+  lockDurationMs: number;
+  /** The Resolve gRPC API. */
+  grpc: { host: string; port: number };
 }
 
 /** Read by egress (not built yet). */
 export interface EgressConfig {
   retry: { scheduleMs: number[]; maxLifetimeMs: number };
-  tls: 'none' | 'opportunistic' | 'required';
+  tls: TlsPolicy;
+  /** AUTH credentials for next hops, by the name routing.transports entries give. */
+  credentials: Record<string, { username: string; passwordFile: string }>;
 }
 
 export interface MetricsConfig {

@@ -32,5 +32,16 @@ export function crossCheck(config: PetrelConfig): string[] {
       `metrics.port: ${metrics.host}:${metrics.port} is ingress.listeners[${clash}]’s address`,
     );
   }
+  const grpc = config.routing.grpc;
+  if (grpc.port !== 0 && grpc.port === metrics.port && grpc.host === metrics.host) {
+    problems.push(`routing.grpc.port: ${grpc.host}:${grpc.port} is metrics.port’s address`);
+  }
+  for (const [domain, transport] of Object.entries(config.routing.transports)) {
+    if (transport.auth !== null && !Object.hasOwn(config.egress.credentials, transport.auth)) {
+      problems.push(
+        `routing.transports["${domain}"].auth: names "${transport.auth}", which egress.credentials does not define`,
+      );
+    }
+  }
   return problems;
 }

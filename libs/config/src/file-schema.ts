@@ -34,11 +34,14 @@ import {
   integer,
   list,
   listenHost,
+  mailAddress,
   network,
   oneOf,
   redisUrl,
   text,
+  transport,
 } from './values.js';
+import type { Transport } from './transport.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -115,7 +118,6 @@ const ingress = section({
     .default(null),
   expn: section({
     enabled: boolean().default(false),
-    lists: namedMap(list(text('an address'))).default(() => ({})),
   }).prefault({}),
   limits: section({
     // 0 turns a limit off (Postfix's anvil convention; ClientLimiter then asks Redis nothing).
@@ -137,28 +139,55 @@ const ingress = section({
  * clash. Keys and values are judged in one pass, so that every problem is
  * reported at once.
  */
-const transportValue = text('a transport such as "smtp:[192.0.2.1]:25"');
 const transports = namedMap(z.unknown()).transform((map, ctx) => {
-  const out: Record<string, string> = {};
+  const out: Record<string, Transport> = {};
   for (const [key, value] of Object.entries(map)) {
     const domain = domainPattern({ wildcard: true }).safeParse(key);
-    const transport = transportValue.safeParse(value);
-    const issues = [...(domain.error?.issues ?? []), ...(transport.error?.issues ?? [])];
+    const parsed = transport().safeParse(value);
+    const issues = [...(domain.error?.issues ?? []), ...(parsed.error?.issues ?? [])];
     for (const issue of issues) {
       ctx.addIssue({ code: 'custom', message: issue.message, path: [key], input: key });
     }
-    if (!domain.success || !transport.success) continue;
+    if (!domain.success || !parsed.success) continue;
     if (Object.hasOwn(out, domain.data)) {
       const message = `the same domain as another key (${domain.data})`;
       ctx.addIssue({ code: 'custom', message, path: [key], input: key });
     }
-    out[domain.data] = transport.data;
+    out[domain.data] = parsed.data;
+  }
+  return out;
+});
+
+/**
+ * Local lists: an address whose mail goes to its members instead (aliases,
+ * lists). Keys are compared lower-cased, as Postfix's alias look-ups are.
+ */
+const listMembers = list(mailAddress(), { nonEmpty: true });
+const lists = namedMap(z.unknown()).transform((map, ctx) => {
+  const out: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(map)) {
+    const address = mailAddress().safeParse(key);
+    const members = listMembers.safeParse(value);
+    for (const issue of address.error?.issues ?? []) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: [key], input: key });
+    }
+    for (const issue of members.error?.issues ?? []) {
+      ctx.addIssue({ ...issue, code: 'custom', path: [key, ...issue.path] });
+    }
+    if (!address.success || !members.success) continue;
+    const name = address.data.toLowerCase();
+    if (Object.hasOwn(out, name)) {
+      const message = `the same address as another key (${name})`;
+      ctx.addIssue({ code: 'custom', message, path: [key], input: key });
+    }
+    out[name] = members.data;
   }
   return out;
 });
 
 const routing = section({
   transports: transports.default(() => ({})),
+  lists: lists.default(() => ({})),
   dns: section({
     servers: list(dnsServer()).default(() => []),
     timeout: duration({ min: 1, timer: true }).default(5 * SECOND),
@@ -166,7 +195,19 @@ const routing = section({
     .transform(({ servers, timeout }) => ({ servers, timeoutMs: timeout }))
     .prefault({}),
   sourceRoutes: oneOf(['strip', 'honour'] as const).default('strip'),
-}).transform((value): RoutingConfig => value);
+  // RFC 5321 §4.5.3.1.8: a server must take 100 recipients per transaction.
+  maxRecipientsPerDelivery: integer({ min: 1 }).default(100),
+  concurrency: integer({ min: 1 }).default(16),
+  // A job whose worker died is taken again after at most about twice this.
+  lockDuration: duration({ min: 1000, timer: true }).default(30 * SECOND),
+  grpc: section({
+    host: listenHost().default('127.0.0.1'),
+    port: integer({ min: 0, max: 65535 }).default(9465),
+  }).prefault({}),
+}).transform(({ lockDuration, ...rest }): RoutingConfig => ({
+  ...rest,
+  lockDurationMs: lockDuration,
+}));
 
 const egress = section({
   retry: section({
@@ -182,6 +223,10 @@ const egress = section({
     }))
     .prefault({}),
   tls: oneOf(['none', 'opportunistic', 'required'] as const).default('opportunistic'),
+  // Named in routing.transports entries ({ nexthop, auth: <name> }).
+  credentials: namedMap(
+    section({ username: text('a user name'), passwordFile: text('a file path') }),
+  ).default(() => ({})),
 }).transform((value): EgressConfig => value);
 
 const metrics = section({

@@ -17,3 +17,10 @@ export { loadConfig, defaultConfig, type LoadConfigOptions } from './load-config
 export { parseDuration, formatDuration } from './duration.js';
 export { parseCidr, formatCidr, type Cidr, type CidrResult } from './cidr.js';
 export { RESERVED_VARIABLES } from './env-overrides.js';
+export {
+  parseTransport,
+  type ParsedTransport,
+  type TlsPolicy,
+  type Transport,
+  type TransportAction,
+} from './transport.js';

@@ -12,7 +12,7 @@ describe('keyTree', () => {
     expect(nodeAt(tree, ['ingress', 'listeners', 3, 'port'])?.kind).toBe('value');
     expect(nodeAt(tree, ['ingress', 'tls', 'cert'])?.kind).toBe('value');
     expect(nodeAt(tree, ['ingress', 'timeouts', 'command'])?.kind).toBe('value');
-    expect(nodeAt(tree, ['ingress', 'expn', 'lists'])?.kind).toBe('map');
+    expect(nodeAt(tree, ['routing', 'lists'])?.kind).toBe('map');
     expect(nodeAt(tree, ['routing', 'transports'])?.kind).toBe('map');
     expect(nodeAt(tree, ['egress', 'retry', 'schedule'])?.kind).toBe('list');
   });

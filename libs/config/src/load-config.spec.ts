@@ -48,7 +48,7 @@ describe('defaults', () => {
         timeouts: { commandMs: 300_000, dataMs: 300_000 },
         tls: null,
         auth: null,
-        expn: { enabled: false, lists: {} },
+        expn: { enabled: false },
         limits: {
           connectionsPerClient: 20,
           messagesPerClientPerMinute: 600,
@@ -57,13 +57,23 @@ describe('defaults', () => {
         queue: { highWatermark: 100_000 },
         drainTimeoutMs: 30_000,
       },
-      routing: { transports: {}, dns: { servers: [], timeoutMs: 5000 }, sourceRoutes: 'strip' },
+      routing: {
+        transports: {},
+        lists: {},
+        dns: { servers: [], timeoutMs: 5000 },
+        sourceRoutes: 'strip',
+        maxRecipientsPerDelivery: 100,
+        concurrency: 16,
+        lockDurationMs: 30_000,
+        grpc: { host: '127.0.0.1', port: 9465 },
+      },
       egress: {
         retry: {
           scheduleMs: [300_000, 600_000, 1_200_000, 2_400_000, 3_960_000],
           maxLifetimeMs: 432_000_000,
         },
         tls: 'opportunistic',
+        credentials: {},
       },
       metrics: { host: '127.0.0.1', port: 9464 },
       log: { level: 'info' },
@@ -118,7 +128,7 @@ describe('a full file', () => {
       timeouts: { commandMs: 60_000, dataMs: 600_000 },
       tls: { cert: '/etc/petrel/tls/tls.crt', key: '/etc/petrel/tls/tls.key' },
       auth: { usersFile: '/etc/petrel/users' },
-      expn: { enabled: true, lists: { staff: ['alice@example.com', 'bob@example.com'] } },
+      expn: { enabled: true },
       limits: {
         connectionsPerClient: 5,
         messagesPerClientPerMinute: 60,
@@ -129,16 +139,50 @@ describe('a full file', () => {
     },
     routing: {
       transports: {
-        'example.test': 'smtp:[127.0.0.1]:2626',
-        '.example.net': 'smtp:[192.0.2.25]',
-        '*': 'smtp:[smarthost.example.com]:587',
+        'example.test': {
+          action: { kind: 'smtp', host: '127.0.0.1', port: 2626, mx: false },
+          tls: null,
+          auth: null,
+          spec: 'smtp:[127.0.0.1]:2626',
+        },
+        '.example.net': {
+          action: { kind: 'smtp', host: '192.0.2.25', port: 25, mx: false },
+          tls: null,
+          auth: null,
+          spec: 'smtp:[192.0.2.25]',
+        },
+        '*': {
+          action: { kind: 'smtp', host: 'smarthost.example.com', port: 587, mx: false },
+          tls: 'required',
+          auth: 'smarthost',
+          spec: 'smtp:[smarthost.example.com]:587',
+        },
+        'blocked.example': {
+          action: {
+            kind: 'reject',
+            code: 550,
+            enhanced: '5.7.1',
+            text: 'No mail for blocked.example',
+          },
+          tls: null,
+          auth: null,
+          spec: 'reject:550 5.7.1 No mail for blocked.example',
+        },
       },
+      lists: { 'staff@example.com': ['alice@example.com', 'Bob@example.org'] },
       dns: { servers: ['192.0.2.53', '[2001:db8::53]:5353'], timeoutMs: 2000 },
       sourceRoutes: 'honour',
+      maxRecipientsPerDelivery: 50,
+      concurrency: 4,
+      lockDurationMs: 10_000,
+      grpc: { host: '0.0.0.0', port: 9470 },
     },
     egress: {
       retry: { scheduleMs: [60_000, 120_000, 240_000], maxLifetimeMs: 172_800_000 },
       tls: 'required',
+      credentials: {
+        smarthost: { username: 'petrel', passwordFile: '/etc/petrel/smarthost-password' },
+      },
     },
     metrics: { host: '0.0.0.0', port: 9100 },
     log: { level: 'debug' },
@@ -197,7 +241,7 @@ describe('environment overrides', () => {
     expect(config.ingress.timeouts).toEqual({ commandMs: 60_000, dataMs: 60_000 });
     expect(config.ingress.limits.connectionsPerClient).toBe(7);
     expect(config.ingress.limits.messagesPerClientPerMinute).toBe(60);
-    expect(config.routing.transports).toEqual({ 'example.test': 'smtp:[127.0.0.1]:2727' });
+    expect(config.routing.transports['example.test']?.spec).toBe('smtp:[127.0.0.1]:2727');
     expect(config.egress.retry.scheduleMs).toEqual([1000, 2000]);
     expect(config.metrics.port).toBe(0);
     expect(config.log.level).toBe('trace');
@@ -354,11 +398,11 @@ ingress:
   maxErrors: 0
   tls: { cert: /tls.crt }
   auth: /users
-  expn: { lists: { staff: [alice@example.com, 42] } }
   limits: { connectionsPerClient: 1.5 }
   queue: []
 routing:
-  transports: { example.test: '', Example.COM: a, example.com.: b }
+  transports: { example.test: '', Example.COM: mx, example.com.: hold, a.test: 'smtp:192.0.2.1' }
+  lists: { staff: [a@example.com], ops@example.com: [alice@example.com, 42, '<b@example.com>'] }
   dns: { servers: [192.0.2.53:99999, resolver.example.net, '::1:53'] }
   sourceRoutes: follow
 egress: { tls: always }
@@ -380,11 +424,14 @@ log:
       'ingress.maxErrors: expected an integer of at least 1, got 0',
       'ingress.tls.key: missing: expected a file path',
       'ingress.auth: expected a mapping, got "/users"',
-      'ingress.expn.lists.staff[1]: expected an address, got 42',
       'ingress.limits.connectionsPerClient: expected an integer of at least 0, got 1.5 (0: no limit)',
       'ingress.queue: expected a mapping, got a list',
-      'routing.transports["example.test"]: expected a transport such as "smtp:[192.0.2.1]:25", got ""',
+      'routing.transports["example.test"]: expected a transport: smtp:host[:port], smtp:[host][:port], smtp:[192.0.2.1][:port], mx, reject[:550 5.7.1 text] or hold, got ""',
       'routing.transports["example.com."]: the same domain as another key (example.com)',
+      'routing.transports["a.test"]: expected an address in brackets, as in smtp:[192.0.2.1]:25 (there is no MX look-up for an address), got "smtp:192.0.2.1"',
+      'routing.lists.staff: expected an address such as staff@example.com, got "staff"',
+      'routing.lists["ops@example.com"][1]: expected an address such as staff@example.com, got 42',
+      'routing.lists["ops@example.com"][2]: expected an address such as staff@example.com, got "<b@example.com>"',
       'routing.dns.servers[0]: expected an IP address, optionally with a port (192.0.2.53:53, [2001:db8::53]:53), got "192.0.2.53:99999"',
       'routing.dns.servers[1]: expected an IP address, optionally with a port (192.0.2.53:53, [2001:db8::53]:53), got "resolver.example.net"',
       'routing.sourceRoutes: expected one of strip, honour, got "follow"',
@@ -426,13 +473,13 @@ ingress:
   trustedNetworks: [192.0.2.7, '2001:DB8::/32']
   loadBalancers: ['::1']
   relayDomains: [Example.COM., .Sub.Example.com]
-routing: { transports: { EXAMPLE.test.: x } }
+routing: { transports: { EXAMPLE.test.: mx } }
 `,
     });
     expect(config.ingress.trustedNetworks).toEqual(['192.0.2.7/32', '2001:db8::/32']);
     expect(config.ingress.loadBalancers).toEqual(['::1/128']);
     expect(config.ingress.relayDomains).toEqual(['example.com', '.sub.example.com']);
-    expect(config.routing.transports).toEqual({ 'example.test': 'x' });
+    expect(Object.keys(config.routing.transports)).toEqual(['example.test']);
   });
 });
 
@@ -477,6 +524,23 @@ metrics: { host: 0.0.0.0, port: 25 }
       'ingress.listeners[0].proxyProtocol: PROXY headers are accepted only from ingress.loadBalancers, which is empty (list the load balancers’ networks)',
       'ingress.listeners[1]: listens on 0.0.0.0:25 as ingress.listeners[0] does',
       'metrics.port: 0.0.0.0:25 is ingress.listeners[0]’s address',
+    ]);
+  });
+
+  it('refuse credentials egress does not define, and gRPC on the metrics address', () => {
+    expect(
+      yaml(`
+routing:
+  transports:
+    a.test: { nexthop: 'smtp:[relay.test]:587', auth: relay }
+    b.test: { nexthop: 'smtp:[relay.test]:587', auth: known }
+  grpc: { host: 127.0.0.1, port: 9464 }
+egress:
+  credentials: { known: { username: u, passwordFile: /p } }
+`),
+    ).toEqual([
+      'routing.grpc.port: 127.0.0.1:9464 is metrics.port’s address',
+      'routing.transports["a.test"].auth: names "relay", which egress.credentials does not define',
     ]);
   });
 });

@@ -12,10 +12,12 @@
 // secrets), or check one key against another (cross-checks.ts).
 
 import { isIP } from 'node:net';
+import { DEFAULT_LIMITS, parsePath } from '@petrel/smtp';
 import * as z from 'zod';
 import { formatCidr, parseCidr } from './cidr.js';
 import { parseDomainPattern, parseHostname } from './domain-name.js';
 import { DURATION_HINT, formatDuration, parseDuration } from './duration.js';
+import { parseTransport, type Transport } from './transport.js';
 
 interface Failure {
   readonly ok: false;
@@ -220,4 +222,33 @@ export function list<T extends z.ZodType>(element: T, options: { nonEmpty?: bool
     .min(options.nonEmpty === true ? 1 : 0, {
       error: () => 'expected a list of at least one entry, got an empty list',
     });
+}
+
+/** A transport map value (transport.ts): a string or { nexthop, tls, auth }. */
+export function transport() {
+  return judged<Transport>((input) => {
+    const result = parseTransport(input);
+    return result.ok ? result : fail(result.expected);
+  });
+}
+
+/**
+ * A mailbox as RCPT TO takes it, without angle brackets (UTF-8 allowed), as
+ * written: a local part's case may matter to its destination (RFC 5321 §2.4).
+ */
+export function mailAddress() {
+  const expected = 'an address such as staff@example.com';
+  return judged<string>((input) => {
+    if (typeof input !== 'string' || input.startsWith('<')) return fail(expected);
+    const parsed = parsePath(`<${input}>`, {
+      kind: 'forward',
+      utf8Allowed: true,
+      limits: DEFAULT_LIMITS,
+    });
+    if (!parsed.ok || parsed.rest !== '' || parsed.path.mailbox?.domain == null) {
+      return fail(expected);
+    }
+    if (parsed.path.route.length > 0) return fail(expected, 'no source route');
+    return { ok: true, value: input };
+  });
 }

@@ -33,7 +33,21 @@ export interface TransactionJobV1 {
     readonly auth: string | null;
     /** True when the address came from a PROXY protocol header. */
     readonly proxied: boolean;
+    /**
+     * True when the client was trusted to relay anywhere (a trusted network or
+     * SMTP AUTH): routing honours its source routes when so configured.
+     * Absent (older jobs) reads as false.
+     */
+    readonly trusted?: boolean;
   };
+  /** 'dsn' for a delivery status notification Petrel made; absent for mail received by SMTP. */
+  readonly origin?: 'smtp' | 'dsn';
+  /**
+   * Set on a job that routes the recipients an earlier routing of message
+   * `id` could not route yet (DNS failed): which attempt this is. The job's own
+   * BullMQ id is then `<id>.r<attempt>`.
+   */
+  readonly routingAttempt?: number;
   readonly ingress: { readonly hostname: string; readonly instance: string };
   readonly verb: TransactionVerb;
   readonly reversePath: Path;

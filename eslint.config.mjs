@@ -71,18 +71,19 @@ export default tseslint.config(
     rules: { '@nx/enforce-module-boundaries': 'off' },
   },
   {
-    // The pure protocol core: no sockets, timers, clock, randomness or frameworks.
-    files: ['libs/smtp/src/**/*.ts'],
-    ignores: ['libs/smtp/src/**/*.spec.ts'],
+    // The pure cores (the protocol, the bounce builder): no sockets, timers,
+    // clock, randomness or frameworks.
+    files: ['libs/smtp/src/**/*.ts', 'libs/dsn/src/**/*.ts'],
+    ignores: ['libs/smtp/src/**/*.spec.ts', 'libs/dsn/src/**/*.spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: ioModules.map((name) => ({ name, message: 'libs/smtp is sans-I/O' })),
+          paths: ioModules.map((name) => ({ name, message: 'a pure core is sans-I/O' })),
           patterns: [
             {
               group: ['@nestjs/*', 'bullmq', 'ioredis', '@grpc/*'],
-              message: 'libs/smtp is sans-I/O',
+              message: 'a pure core is sans-I/O',
             },
           ],
         },
@@ -91,7 +92,7 @@ export default tseslint.config(
         'error',
         { name: 'setTimeout', message: 'timeouts arrive as inputs' },
         { name: 'setInterval', message: 'timeouts arrive as inputs' },
-        { name: 'fetch', message: 'libs/smtp is sans-I/O' },
+        { name: 'fetch', message: 'a pure core is sans-I/O' },
       ],
       'no-restricted-properties': [
         'error',

@@ -9,7 +9,12 @@ export {
   newMessageId,
   type TransactionJobV1,
 } from './transaction-job.js';
-export { createRedis, whenReady, type CreateRedisOptions } from './redis-client.js';
+export {
+  createRedis,
+  createWorkerRedis,
+  whenReady,
+  type CreateRedisOptions,
+} from './redis-client.js';
 export {
   durabilityProblems,
   inspectRedis,
@@ -24,3 +29,17 @@ export {
   type TransactionRecord,
   type TransactionStoreOptions,
 } from './transaction-store.js';
+export {
+  DELIVERY_JOB_NAME,
+  DELIVERY_JOB_OPTIONS,
+  deliveryJobId,
+  refsKey,
+  routedKey,
+  type DeliveryHop,
+  type DeliveryJobV1,
+  type DeliveryRecipient,
+  type DeliveryRecipientState,
+} from './delivery-job.js';
+export { adjustRefs, defineAdjustRefs, queueAdjustRefs } from './message-refs.js';
+export { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
+export { makeBounce, queueTransaction, type Bounce, type BounceInput } from './bounce.js';

@@ -80,3 +80,21 @@ export function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
     redis.on('end', onEnd);
   });
 }
+
+/**
+ * The connection of a BullMQ Worker (routing, egress): BullMQ requires
+ * maxRetriesPerRequest null for its blocking commands, and a worker may wait
+ * for Redis instead of failing: nobody is waiting on a socket for its answer.
+ * Commands that change state outside BullMQ's own scripts (a routing commit)
+ * go through a createRedis() connection, which never resends.
+ */
+export function createWorkerRedis(url: string, options: { readonly name: string }): Redis {
+  return new Redis(url, {
+    connectionName: options.name,
+    maxRetriesPerRequest: null,
+    keepAlive: 10_000,
+    retryStrategy: (times) =>
+      Math.min(50 * 2 ** Math.min(times, 6), 2_000) + Math.floor(Math.random() * 50),
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
+  });
+}

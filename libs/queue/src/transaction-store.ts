@@ -88,7 +88,8 @@ const DEPTH_CACHE_MS = 1_000;
  */
 const BODY_OCTETS_PER_MS = 10_000;
 
-const JOB_OPTIONS: JobsOptions = {
+/** The options of every `transactions` job (ingress's, and the DSNs and routing retries others add). */
+export const TRANSACTION_JOB_OPTIONS: JobsOptions = {
   attempts: ATTEMPTS,
   backoff: { type: 'fixed', delay: 5_000, jitter: 0.5 },
   removeOnComplete: true,
@@ -203,7 +204,7 @@ export class TransactionStore {
 
     try {
       this.#coalesceWrites();
-      await queue.add(TRANSACTION_JOB_NAME, job, { ...JOB_OPTIONS, jobId: record.id });
+      await queue.add(TRANSACTION_JOB_NAME, job, { ...TRANSACTION_JOB_OPTIONS, jobId: record.id });
     } catch (err) {
       if (isReplyError(err)) this.#cleanUp(() => this.#deleteBody(key));
       else this.#cleanUp(() => this.#withdraw(record.id));

@@ -1,0 +1,133 @@
+// A delivery status notification (RFC 3464) as a new transaction: the same
+// path for every service that bounces (routing for recipients it cannot
+// route, egress for 5yz replies and expiry). The DSN goes from the null
+// reverse-path <> to the original reverse-path, and is routed and delivered
+// like any message. The caller writes the returned body and job in its own
+// MULTI (queueTransaction), so that the bounce exists exactly when the
+// recipients it reports are recorded as final.
+//
+// Never a DSN about a message whose reverse-path is null (RFC 5321 §4.5.5,
+// RFC 3464 §2): makeBounce returns null, and the caller logs the loss of the
+// report.
+//
+// Does not: choose which recipients bounce, or retry anything.
+
+import { buildDsn, DsnError, type Dsn, type DsnInput, type DsnRecipient } from '@petrel/dsn';
+import { formatMailbox, type Path } from '@petrel/smtp';
+import type { ChainableCommander } from 'ioredis';
+import type { Queue } from 'bullmq';
+import { Job } from 'bullmq';
+import { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
+import { bodyKey, TRANSACTION_JOB_NAME, type TransactionJobV1 } from './transaction-job.js';
+
+export interface BounceInput {
+  /** The id for the DSN itself (newMessageId()). */
+  readonly id: string;
+  readonly prefix: string;
+  /** The reporting MTA: ingress.hostname. */
+  readonly hostname: string;
+  /** Which process made it ("routing:<pod>"), for the job record. */
+  readonly instance: string;
+  readonly now: Date;
+  readonly original: {
+    readonly id: string;
+    readonly receivedAt: string;
+    readonly reversePath: Path;
+    /** 'dsn' when the original is itself a bounce. */
+    readonly origin?: 'smtp' | 'dsn';
+  };
+  readonly recipients: readonly DsnRecipient[];
+  /** The original message's header section (or more: the DSN keeps the headers). */
+  readonly headers: Uint8Array;
+}
+
+export interface Bounce {
+  readonly job: TransactionJobV1;
+  readonly body: Buffer;
+}
+
+/** The DSN transaction, or null when the original's reverse-path is null. */
+export function makeBounce(input: BounceInput): Bounce | null {
+  const sender = input.original.reversePath.mailbox;
+  if (sender === null || input.original.origin === 'dsn') return null;
+  const to = formatMailbox(sender);
+  const dsn = buildWithFreeBoundary({
+    reportingMta: input.hostname,
+    queueId: input.original.id,
+    arrivalDate: new Date(input.original.receivedAt),
+    date: input.now,
+    messageId: `${input.id}@${input.hostname}`,
+    boundary: `${input.id}/${input.hostname}`,
+    to,
+    recipients: input.recipients,
+    original: input.headers,
+  });
+  const job: TransactionJobV1 = {
+    v: 1,
+    id: input.id,
+    receivedAt: input.now.toISOString(),
+    client: {
+      address: '127.0.0.1',
+      port: 0,
+      helo: null,
+      tls: null,
+      auth: null,
+      proxied: false,
+      trusted: true,
+    },
+    ingress: { hostname: input.hostname, instance: input.instance },
+    verb: 'MAIL',
+    reversePath: { route: [], mailbox: null, raw: '' },
+    // UTF-8 inside the report's parts needs only 8BITMIME; SMTPUTF8 only when
+    // the envelope itself (the recipient) is non-ASCII (RFC 6531 §3.4, RFC 6533).
+    parameters: {
+      ...(dsn.eightBit ? { body: '8BITMIME' as const } : {}),
+      ...(sender.utf8 ? { smtputf8: true as const } : {}),
+    },
+    recipients: [{ forwardPath: { route: [], mailbox: sender, raw: to }, parameters: {} }],
+    size: dsn.bytes.length,
+    bodyKey: bodyKey(input.prefix, input.id),
+    origin: 'dsn',
+  };
+  return { job, body: dsn.bytes };
+}
+
+/**
+ * The boundary is made of ids, so that the DSN is the same bytes every time;
+ * should the original's headers contain it, a numbered one is tried instead.
+ */
+function buildWithFreeBoundary(input: DsnInput): Dsn {
+  for (let n = 0; ; n++) {
+    try {
+      return buildDsn(n === 0 ? input : { ...input, boundary: `${input.boundary}=${n}` });
+    } catch (err) {
+      if (!(err instanceof DsnError && err.code === 'boundary-collision') || n >= 8) throw err;
+    }
+  }
+}
+
+/**
+ * Queues a transaction (its body, then its job) in a MULTI made from the
+ * queue's own connection (`await queue.client`), which has BullMQ's scripts.
+ */
+export async function queueTransaction(
+  multi: ChainableCommander,
+  queue: Queue,
+  transaction: { job: TransactionJobV1; body?: Buffer },
+  options: { jobId?: string; delay?: number } = {},
+): Promise<void> {
+  if (transaction.body !== undefined) multi.set(transaction.job.bodyKey, transaction.body);
+  const jobId = options.jobId ?? transaction.job.id;
+  const job = new Job(
+    queue,
+    TRANSACTION_JOB_NAME,
+    transaction.job,
+    {
+      ...TRANSACTION_JOB_OPTIONS,
+      jobId,
+      ...(options.delay !== undefined && options.delay > 0 ? { delay: options.delay } : {}),
+    },
+    jobId,
+  );
+  await job.addJob(multi as never);
+}

@@ -8,71 +8,24 @@
 // The build (dist/main.js and the libraries' dist) is the Nx build target, which
 // the test target depends on (package.json "nx"); when the test runs alone and
 // the build is missing or older than the sources, beforeAll runs it.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { defaultConfig } from '@petrel/config';
-import { freePort, startRedis, uniquePrefix, type RedisHandle } from '@petrel/testing';
+import {
+  ensureBuilt,
+  freePort,
+  killServices,
+  spawnService,
+  startRedis,
+  uniquePrefix,
+  type RedisHandle,
+} from '@petrel/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, readJob } from './support/ingress-harness.js';
 import { RawSmtp } from './support/raw-smtp.js';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '../../..');
-const mainJs = join(root, 'apps/ingress/dist/main.js');
 /** The projects whose dist main.js runs on. */
 const built = ['apps/ingress', 'libs/config', 'libs/observability', 'libs/queue', 'libs/smtp'];
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.spec.ts')) continue;
-    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** dist/main.js is missing, or some library's or ingress's source is newer than its build. */
-function buildIsStale(): boolean {
-  for (const project of built) {
-    const output = join(root, project, 'dist', project === 'apps/ingress' ? 'main.js' : 'index.js');
-    if (!existsSync(output)) return true;
-    if (newestSource(join(root, project, 'src')) > statSync(output).mtimeMs) return true;
-  }
-  return false;
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stdout(): string;
-  stderr(): string;
-}
-
-const children: ChildProcess[] = [];
-
-/** Starts `node apps/ingress/dist/main.js` with exactly these PETREL_* variables. */
-function spawnIngress(vars: Record<string, string>): Running {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!k.startsWith('PETREL_') && k !== 'NODE_OPTIONS') env[k] = v;
-  const child = spawn(process.execPath, [mainJs], {
-    cwd: root,
-    env: { ...env, ...vars },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, exited, stdout: () => out, stderr: () => err };
-}
+const spawnIngress = (vars: Record<string, string>) => spawnService('ingress', vars);
 
 async function readyStatus(port: number): Promise<number | null> {
   try {
@@ -86,11 +39,7 @@ let redis: RedisHandle;
 let client: Redis;
 
 beforeAll(async () => {
-  if (buildIsStale())
-    await run('npx', ['nx', 'run', '@petrel/ingress:build', '--outputStyle=static'], {
-      cwd: root,
-      timeout: 240_000,
-    });
+  await ensureBuilt('@petrel/ingress', built);
   redis = await startRedis();
   client = new Redis(redis.url);
 }, 300_000);
@@ -100,10 +49,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-afterEach(() => {
-  for (const child of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+afterEach(() => killServices());
 
 describe('the ingress process', () => {
   it('drains on SIGTERM: idle session 421 at once, the transaction finishes with 250, /readyz 503, exit 0', async () => {

@@ -34,3 +34,10 @@ export {
   type DnsmasqHandle,
   type DnsmasqOptions,
 } from './dnsmasq.js';
+export {
+  REPOSITORY_ROOT,
+  ensureBuilt,
+  killServices,
+  spawnService,
+  type ServiceProcess,
+} from './service-process.js';

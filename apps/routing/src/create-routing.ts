@@ -1,0 +1,273 @@
+// Builds the routing service from its configuration and returns
+// { start, drain, stop }. main.ts (through the Nest module) only reads the
+// configuration, calls this and wires signals; tests call it directly.
+//
+// start: the DNS resolver, the transactions worker (BullMQ) and the Resolve
+// gRPC API. drain: /readyz and the gRPC health turn NOT_SERVING, the worker
+// takes no new job and finishes the ones it holds. stop: drain, then close
+// every connection and port.
+//
+// The worker never lets BullMQ fail a transaction by itself: attempts are
+// effectively unlimited (the job's own options) and maxStalledCount too, so
+// that a job whose routing process died any number of times is taken again
+// after its lock expires, never moved to `failed`. Only a job this code
+// cannot read is failed, on purpose (UnrecoverableError), and kept there.
+
+import type { PetrelConfig } from '@petrel/config';
+import { DnsResolver } from '@petrel/dns';
+import {
+  createLogger,
+  createRegistry,
+  startHealthServer,
+  type HealthServer,
+  type Logger,
+} from '@petrel/observability';
+import { createRedis, createWorkerRedis, QUEUES, type TransactionJobV1 } from '@petrel/queue';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { ConnectionPool } from './connection-pool.js';
+import { DomainRouter } from './domain-router.js';
+import { startGrpcServer, type GrpcServer } from './grpc/grpc-server.js';
+import { QueryResolver } from './query-resolver.js';
+import { RecipientRouter } from './recipient-router.js';
+import type { Resolution } from './resolution.js';
+import { createRoutingMetrics, type RoutingMetrics } from './routing-metrics.js';
+import { TransactionRouter, type RoutingOutcome } from './transaction-router.js';
+import { TransportMap } from './transport-map.js';
+
+/** BullMQ compares it in Lua: effectively never. */
+const MAX_STALLED = 2_147_483_647;
+
+export interface RoutingDependencies {
+  readonly logger?: Logger;
+  readonly registry?: Registry;
+  /** Instance name for logs and the jobs it writes; default hostname:pid. */
+  readonly instance?: string;
+  /** [0, 1) for the order among equal MX preferences (tests). */
+  readonly random?: () => number;
+  readonly now?: () => Date;
+}
+
+export interface Routing {
+  start(): Promise<void>;
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+  /** The Resolve API's answer, without gRPC. */
+  resolve(query: string, options: { trusted: boolean }): Promise<Resolution>;
+  readonly grpc: GrpcServer | null;
+  readonly health: HealthServer | null;
+  readonly metrics: RoutingMetrics;
+  readonly ready: boolean;
+}
+
+export function createRouting(config: PetrelConfig, deps: RoutingDependencies = {}): Routing {
+  const routingConfig = config.routing;
+  const logger = deps.logger ?? createLogger({ service: 'routing', level: config.log.level });
+  const registry = deps.registry ?? createRegistry({ collectDefaults: true });
+  const metrics = createRoutingMetrics(registry);
+  const instance = deps.instance ?? `${config.ingress.hostname}:${process.pid}`;
+  const url = config.redis.url;
+  if (url === null)
+    throw new Error('redis.url: routing needs a Redis URL (npm start provides a local Redis)');
+
+  const dns = new DnsResolver({
+    servers: routingConfig.dns.servers,
+    timeoutMs: routingConfig.dns.timeoutMs,
+    onQuery: (event) => metrics.queried(event),
+  });
+  const domains = new DomainRouter({
+    transports: new TransportMap(routingConfig.transports),
+    dns,
+    ...(deps.random === undefined ? {} : { random: deps.random }),
+  });
+  const queries = new QueryResolver({
+    domains,
+    lists: routingConfig.lists,
+    sourceRoutes: routingConfig.sourceRoutes,
+  });
+  const recipients = new RecipientRouter({
+    domains,
+    lists: routingConfig.lists,
+    sourceRoutes: routingConfig.sourceRoutes,
+    maxRecipientsPerDelivery: routingConfig.maxRecipientsPerDelivery,
+  });
+
+  let redis: Redis | null = null;
+  let pool: ConnectionPool | null = null;
+  let worker: Worker | null = null;
+  const queues: Queue[] = [];
+  let grpc: GrpcServer | null = null;
+  let health: HealthServer | null = null;
+  let ready = false;
+  let draining = false;
+
+  function record(outcome: RoutingOutcome, seconds: number): void {
+    metrics.transactions.inc({ outcome: outcome.status });
+    metrics.routeSeconds.observe(seconds);
+    for (const resolution of outcome.plan.resolutions) metrics.resolved(resolution);
+    if (outcome.status !== 'routed') return;
+    for (const delivery of outcome.plan.deliveries) {
+      metrics.recipients.inc(
+        { outcome: delivery.queue === 'held' ? 'held' : 'delivery' },
+        delivery.recipients.length,
+      );
+      if (delivery.queue === 'deliveries')
+        metrics.groupRecipients.observe(delivery.recipients.length);
+    }
+    if (outcome.bounced > 0) metrics.recipients.inc({ outcome: 'bounced' }, outcome.bounced);
+    if (outcome.retry !== null)
+      metrics.recipients.inc({ outcome: 'deferred' }, outcome.retry.recipients);
+  }
+
+  return {
+    get grpc() {
+      return grpc;
+    },
+    get health() {
+      return health;
+    },
+    metrics,
+    get ready() {
+      return ready;
+    },
+
+    async resolve(query, options) {
+      const resolution = await queries.resolve(query, options);
+      metrics.resolved(resolution);
+      return resolution;
+    },
+
+    async start() {
+      const prefix = config.redis.prefix;
+      redis = createRedis(url, {
+        commandTimeoutMs: config.redis.commandTimeoutMs,
+        name: `petrel-routing-${instance}`,
+      });
+      redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
+      pool = await ConnectionPool.open({
+        url,
+        prefix,
+        size: Math.min(routingConfig.concurrency, 4),
+        commandTimeoutMs: config.redis.commandTimeoutMs,
+        name: `petrel-routing-${instance}`,
+      });
+      const queueOf = (name: string): Queue => {
+        const queue = new Queue(name, { connection: redis!, prefix });
+        queue.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'queue error'));
+        queues.push(queue);
+        return queue;
+      };
+      const router = new TransactionRouter({
+        prefix,
+        hostname: config.ingress.hostname,
+        instance: `routing:${instance}`,
+        router: recipients,
+        queues: {
+          transactions: queueOf(QUEUES.transactions),
+          deliveries: queueOf(QUEUES.deliveries),
+          held: queueOf(QUEUES.held),
+        },
+        pool,
+        redis,
+        retry: config.egress.retry,
+        ...(deps.now === undefined ? {} : { now: deps.now }),
+      });
+
+      worker = new Worker(
+        QUEUES.transactions,
+        async (job: Job) => {
+          const data = job.data as TransactionJobV1 | undefined;
+          if (data?.v !== 1 || job.id === undefined) {
+            throw new UnrecoverableError(
+              `transactions job ${job.id}: cannot read version ${String(data?.v)}`,
+            );
+          }
+          const started = process.hrtime.bigint();
+          const outcome = await router.route(job.id, data);
+          record(outcome, Number(process.hrtime.bigint() - started) / 1e9);
+          logger.info(
+            {
+              event: 'routed',
+              id: data.id,
+              job: job.id,
+              status: outcome.status,
+              deliveries: outcome.deliveries,
+              held: outcome.held,
+              bounced: outcome.bounced,
+              deferred: outcome.retry?.recipients ?? 0,
+              retryIn: outcome.retry?.delayMs,
+              dsn: outcome.dsn,
+              unreported: outcome.unreported || undefined,
+            },
+            'transaction routed',
+          );
+          return outcome.status;
+        },
+        {
+          connection: createWorkerRedis(url, { name: `petrel-routing-worker-${instance}` }),
+          prefix,
+          concurrency: routingConfig.concurrency,
+          lockDuration: routingConfig.lockDurationMs,
+          stalledInterval: routingConfig.lockDurationMs,
+          maxStalledCount: MAX_STALLED,
+          autorun: false,
+        },
+      );
+      worker.on('completed', (job) => {
+        if (job.id !== undefined) router.forget(job.id).catch(() => undefined);
+      });
+      worker.on('failed', (job, err) => {
+        metrics.transactions.inc({ outcome: 'error' });
+        logger.error(
+          { job: job?.id, err: err.message, attempts: job?.attemptsMade },
+          err instanceof UnrecoverableError
+            ? 'transaction cannot be routed: kept in failed'
+            : 'routing failed; BullMQ retries it',
+        );
+      });
+      worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
+      void worker.run();
+      await worker.waitUntilReady();
+
+      grpc = await startGrpcServer({
+        host: routingConfig.grpc.host,
+        port: routingConfig.grpc.port,
+        resolve: (query, options) => this.resolve(query, options),
+        logger,
+      });
+      health = await startHealthServer({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        registry,
+        live: () => true,
+        ready: () => ready && !draining && redis?.status === 'ready',
+      });
+      ready = true;
+      logger.info(
+        { grpc: grpc.address, concurrency: routingConfig.concurrency },
+        'routing started',
+      );
+    },
+
+    async drain() {
+      if (draining) return;
+      draining = true;
+      ready = false;
+      grpc?.setServing(false);
+      // Finishes the jobs in hand; takes no more.
+      await worker?.close();
+      logger.info('drained');
+    },
+
+    async stop() {
+      await this.drain();
+      await grpc?.close(1_000);
+      await health?.close();
+      await Promise.all(queues.map((queue) => queue.close().catch(() => undefined)));
+      await pool?.close();
+      dns.close();
+      redis?.disconnect();
+    },
+  };
+}

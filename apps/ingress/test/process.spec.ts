@@ -24,7 +24,15 @@ import { eventually, readJob } from './support/ingress-harness.js';
 import { RawSmtp } from './support/raw-smtp.js';
 
 /** The projects whose dist main.js runs on. */
-const built = ['apps/ingress', 'libs/config', 'libs/observability', 'libs/queue', 'libs/smtp'];
+const built = [
+  'apps/ingress',
+  'libs/config',
+  'libs/dsn',
+  'libs/observability',
+  'libs/queue',
+  'libs/service',
+  'libs/smtp',
+];
 const spawnIngress = (vars: Record<string, string>) => spawnService('ingress', vars);
 
 async function readyStatus(port: number): Promise<number | null> {

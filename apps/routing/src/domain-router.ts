@@ -53,10 +53,8 @@ export class DomainRouter {
         return this.#byDns(domain, SMTP_PORT, key);
       case 'hold':
         return { ...base, decision: 'hold' };
-      case 'reject': {
-        const reply = { code: action.code, enhanced: action.enhanced, text: action.text };
-        return { ...base, decision: action.code >= 500 ? 'reject' : 'defer', reply };
-      }
+      case 'reject':
+        return refused(base, action.code, action.enhanced, action.text);
       case 'smtp': {
         if (!action.mx) {
           const hops = [{ host: action.host, preference: 0, port: action.port }];
@@ -86,28 +84,14 @@ export class DomainRouter {
     switch (mx.kind) {
       case 'records':
         return this.#fromMx(domain, port, transport, mx);
-      case 'nxdomain':
-        return {
-          domain,
-          source: 'mx',
-          cached: mx.cached,
-          transport,
-          decision: 'reject',
-          reply: {
-            code: 550,
-            enhanced: '5.1.2',
-            text: `Domain ${domain} does not exist (NXDOMAIN)`,
-          },
-        };
-      case 'error':
-        return {
-          domain,
-          source: 'mx',
-          cached: false,
-          transport,
-          decision: 'defer',
-          reply: deferred(`DNS look-up of the MX records of ${domain} failed: ${mx.failure}`),
-        };
+      case 'nxdomain': {
+        const text = `Domain ${domain} does not exist (NXDOMAIN)`;
+        return refused({ domain, source: 'mx', cached: mx.cached, transport }, 550, '5.1.2', text);
+      }
+      case 'error': {
+        const text = `DNS look-up of the MX records of ${domain} failed: ${mx.failure}`;
+        return refused({ domain, source: 'mx', cached: false, transport }, 451, '4.4.3', text);
+      }
       case 'nodata':
         return this.#implicitMx(domain, port, transport, mx.cached);
     }
@@ -120,18 +104,8 @@ export class DomainRouter {
     mx: Extract<DnsAnswer<MxRecord>, { kind: 'records' }>,
   ): Resolution {
     if (mx.records.some((record) => record.exchange === '')) {
-      return {
-        domain,
-        source: 'mx',
-        cached: mx.cached,
-        transport,
-        decision: 'reject',
-        reply: {
-          code: 556,
-          enhanced: '5.1.10',
-          text: `Domain ${domain} accepts no mail (null MX, RFC 7505)`,
-        },
-      };
+      const text = `Domain ${domain} accepts no mail (null MX, RFC 7505)`;
+      return refused({ domain, source: 'mx', cached: mx.cached, transport }, 556, '5.1.10', text);
     }
     const hops = this.#order(mx.records).map((record) => ({
       host: record.exchange,
@@ -155,27 +129,16 @@ export class DomainRouter {
     }
     const failure = a.kind === 'error' ? a.failure : aaaa.kind === 'error' ? aaaa.failure : null;
     if (failure !== null) {
-      return {
-        domain,
-        source: 'implicit-mx',
-        cached: false,
-        transport,
-        decision: 'defer',
-        reply: deferred(`DNS look-up of the address of ${domain} failed: ${failure}`),
-      };
+      const text = `DNS look-up of the address of ${domain} failed: ${failure}`;
+      return refused(
+        { domain, source: 'implicit-mx', cached: false, transport },
+        451,
+        '4.4.3',
+        text,
+      );
     }
-    return {
-      domain,
-      source: 'implicit-mx',
-      cached,
-      transport,
-      decision: 'reject',
-      reply: {
-        code: 550,
-        enhanced: '5.1.2',
-        text: `Domain ${domain} has no MX and no address record`,
-      },
-    };
+    const text = `Domain ${domain} has no MX and no address record`;
+    return refused({ domain, source: 'implicit-mx', cached, transport }, 550, '5.1.2', text);
   }
 
   /** Preference order; equal preferences shuffled (Fisher–Yates within each run). */
@@ -202,6 +165,17 @@ function relay(
   hops: NextHop[],
 ): Relay {
   return { domain, source, cached, transport, decision: 'relay', hops, tls: null, auth: null };
+}
+
+/** A 5yz reply refuses the domain for good; a 4yz one defers it. */
+function refused(
+  answered: Pick<Relay, 'domain' | 'source' | 'cached' | 'transport'>,
+  code: number,
+  enhanced: string,
+  text: string,
+): Resolution {
+  const decision = code >= 500 ? 'reject' : 'defer';
+  return { ...answered, decision, reply: { code, enhanced, text } };
 }
 
 function policy(transport: Transport): { tls: Relay['tls']; auth: string | null } {

@@ -33,6 +33,7 @@ const built = [
   'libs/observability',
   'libs/proto',
   'libs/queue',
+  'libs/service',
   'libs/smtp',
 ];
 

@@ -32,6 +32,8 @@ import { RelayDomains } from './policy/relay-policy.js';
 import { loadUsersFile, type UsersFile } from './policy/users-file.js';
 import { IngressPolicy, type RelayRules } from './session-policy.js';
 import { SmtpListener } from './smtp-listener.js';
+import { Routability } from './routability.js';
+import { createRoutingClient } from '@petrel/proto';
 
 export interface IngressDependencies {
   readonly logger?: Logger;
@@ -65,6 +67,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
   let health: HealthServer | null = null;
   let users: UsersFile | null = null;
   let tlsContext: SecureContext | null = null;
+  let routability: Routability | null = null;
   const watchers: FSWatcher[] = [];
   const listeners: SmtpListener[] = [];
   const bound: { host: string; port: number }[] = [];
@@ -191,8 +194,16 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
         authFailuresPerClientPerHour: ingressConfig.limits.authFailuresPerClientPerHour,
         instance,
       });
+      if (ingressConfig.resolve.address !== null) {
+        routability = new Routability({
+          client: createRoutingClient(ingressConfig.resolve.address),
+          timeoutMs: ingressConfig.resolve.timeoutMs,
+          checks: metrics.resolveChecks,
+        });
+      }
       const policy = new IngressPolicy({
         config: ingressConfig,
+        routability,
         lists: config.routing.lists,
         instance,
         store,
@@ -266,6 +277,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
       await this.drain();
       for (const w of watchers) w.close();
       await health?.close();
+      routability?.close();
       await store?.close();
       redis?.disconnect();
     },

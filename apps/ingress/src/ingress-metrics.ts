@@ -10,6 +10,7 @@ export interface IngressMetrics {
   readonly bytesAccepted: Counter;
   readonly storeSeconds: Histogram;
   readonly rejects: Counter<'reason'>;
+  readonly resolveChecks: Counter<'outcome'>;
   readonly tlsSessions: Counter<'listener'>;
   readonly authAttempts: Counter<'outcome'>;
   readonly singleClientAddress: Gauge;
@@ -52,9 +53,15 @@ export function createIngressMetrics(registry: Registry): IngressMetrics {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    resolveChecks: new Counter({
+      name: 'petrel_ingress_resolve_checks_total',
+      help: 'RCPT-time questions to routing (ingress.resolve), by outcome: refused (a permanent refusal became the RCPT reply), accepted, unavailable (no answer in time or an error: accepted).',
+      labelNames: ['outcome'],
+      registers,
+    }),
     rejects: new Counter({
       name: 'petrel_ingress_rejects_total',
-      help: 'Refusals decided by ingress policy, by reason (relay-denied, rate-limit, connection-limit, storage, hop-limit, auth-failed, watermark, proxy).',
+      help: 'Refusals decided by ingress policy, by reason (relay-denied, unroutable, rate-limit, connection-limit, storage, hop-limit, auth-failed, watermark, proxy).',
       labelNames: ['reason'],
       registers,
     }),

@@ -17,6 +17,7 @@ import type { ClientLimiter } from './client-limits.js';
 import type { IngressMetrics } from './ingress-metrics.js';
 import type { ConnectionInfo, SessionPolicy } from './smtp-connection.js';
 import { decideRelay, type RelayDomains } from './policy/relay-policy.js';
+import type { Routability } from './routability.js';
 import type { NetworkList } from './policy/networks.js';
 import {
   countReceivedHeaders,
@@ -32,6 +33,8 @@ export interface RelayRules {
 
 export interface PolicyDependencies {
   readonly config: IngressConfig;
+  /** RCPT-time routability (ingress.resolve), or null when not configured. */
+  readonly routability?: Routability | null;
   /** routing.lists, which EXPN answers from. */
   readonly lists: Readonly<Record<string, readonly string[]>>;
   readonly instance: string;
@@ -84,9 +87,20 @@ export class IngressPolicy implements SessionPolicy {
           authenticated: info.session.authenticated !== null,
           ...this.deps.relay(),
         });
-        if (decision.allowed) return { kind: 'accept' };
-        this.deps.metrics.rejects.inc({ reason: 'relay-denied' });
-        return { kind: 'reject' };
+        if (!decision.allowed) {
+          this.deps.metrics.rejects.inc({ reason: 'relay-denied' });
+          return { kind: 'reject' };
+        }
+        const trusted =
+          info.session.authenticated !== null ||
+          this.deps.relay().trustedNetworks.contains(info.address);
+        const refusal = await this.deps.routability?.refusal(
+          question.recipient.forwardPath,
+          trusted,
+        );
+        if (refusal == null) return { kind: 'accept' };
+        this.deps.metrics.rejects.inc({ reason: 'unroutable' });
+        return { kind: 'reject', reply: refusal };
       }
       case 'store':
         return this.storeMessage(question, info);

@@ -69,6 +69,11 @@ export interface IngressConfig {
     authFailuresPerClientPerHour: number;
   };
   queue: { highWatermark: number };
+  /**
+   * routing's Resolve API, asked at RCPT time (address null: never asked).
+   * A permanent refusal is the recipient's reply; no answer in time accepts.
+   */
+  resolve: { address: string | null; timeoutMs: number };
   /** SIGTERM grace for sessions to finish. */
   drainTimeoutMs: number;
 }

@@ -35,6 +35,7 @@ import {
   list,
   listenHost,
   mailAddress,
+  serviceAddress,
   network,
   oneOf,
   redisUrl,
@@ -128,6 +129,13 @@ const ingress = section({
   queue: section({
     highWatermark: integer({ min: 1 }).default(100_000),
   }).prefault({}),
+  // Ask routing at RCPT time whether the recipient can ever be routed.
+  resolve: section({
+    address: serviceAddress().nullable().default(null),
+    timeout: duration({ min: 1, timer: true }).default(250),
+  })
+    .transform(({ address, timeout }) => ({ address, timeoutMs: timeout }))
+    .prefault({}),
   drainTimeout: duration({ min: 0, timer: true }).default(30 * SECOND),
 }).transform(({ drainTimeout, ...rest }): IngressConfig => ({
   ...rest,
@@ -202,7 +210,7 @@ const routing = section({
   lockDuration: duration({ min: 1000, timer: true }).default(30 * SECOND),
   grpc: section({
     host: listenHost().default('127.0.0.1'),
-    port: integer({ min: 0, max: 65535 }).default(9465),
+    port: integer({ min: 0, max: 65535 }).default(50051),
   }).prefault({}),
 }).transform(({ lockDuration, ...rest }): RoutingConfig => ({
   ...rest,

@@ -55,6 +55,7 @@ describe('defaults', () => {
           authFailuresPerClientPerHour: 10,
         },
         queue: { highWatermark: 100_000 },
+        resolve: { address: null, timeoutMs: 250 },
         drainTimeoutMs: 30_000,
       },
       routing: {
@@ -65,7 +66,7 @@ describe('defaults', () => {
         maxRecipientsPerDelivery: 100,
         concurrency: 16,
         lockDurationMs: 30_000,
-        grpc: { host: '127.0.0.1', port: 9465 },
+        grpc: { host: '127.0.0.1', port: 50051 },
       },
       egress: {
         retry: {
@@ -135,6 +136,7 @@ describe('a full file', () => {
         authFailuresPerClientPerHour: 3,
       },
       queue: { highWatermark: 5000 },
+      resolve: { address: 'petrel-routing:50051', timeoutMs: 100 },
       drainTimeoutMs: 90_000,
     },
     routing: {
@@ -505,6 +507,20 @@ ingress:
       'ingress.relayDomains[2]: expected a domain such as example.com, or .example.com for its subdomains, got "user@example.com"',
       'ingress.loadBalancers[1]: expected a network address, with no bits set below its /64 prefix, got "2001:db8::1/64" (did you mean 2001:db8::/64?)',
     ]);
+  });
+});
+
+describe('ingress.resolve.address', () => {
+  it('is host:port, with IPv6 in brackets', () => {
+    const address = (value: string) =>
+      loadConfig({ env: { PETREL_INGRESS__RESOLVE__ADDRESS: value } }).ingress.resolve.address;
+    expect(address('127.0.0.1:50051')).toBe('127.0.0.1:50051');
+    expect(address("'[::1]:50051'")).toBe('[::1]:50051');
+    expect(address('petrel-routing.petrel.svc:50051')).toBe('petrel-routing.petrel.svc:50051');
+    for (const bad of ['petrel-routing', '::1:50051', 'routing:0', 'a b:1'])
+      expect(() => address(bad)).toThrow(
+        /ingress\.resolve\.address.*expected host:port, such as petrel-routing:50051/,
+      );
   });
 });
 

@@ -252,3 +252,19 @@ export function mailAddress() {
     return { ok: true, value: input };
   });
 }
+
+/** A gRPC server as "host:port": an IP address ([…] for IPv6) or a host name. */
+export function serviceAddress() {
+  const expected = 'host:port, such as petrel-routing:50051 or 127.0.0.1:50051';
+  return judged<string>((input) => {
+    if (typeof input !== 'string') return fail(expected);
+    const match = /^(?:\[([^\]]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(input);
+    const host = match?.[1] ?? match?.[2] ?? '';
+    const port = Number(match?.[3]);
+    const hostOk =
+      match?.[1] !== undefined ? isIP(host) === 6 : isIP(host) === 4 || parseHostname(host).ok;
+    return match !== null && hostOk && port >= 1 && port <= 65535
+      ? { ok: true, value: input }
+      : fail(expected);
+  });
+}

@@ -2,8 +2,8 @@
 // by PETREL_CONFIG (or the defaults). When no `redis.url` is configured it
 // starts its own Redis (AOF, appendfsync always, noeviction) with its data in
 // .petrel/redis, so that what was accepted survives a restart. Each service
-// runs as its own process, as a Deployment would run it; Ctrl-C or SIGTERM
-// drains them, then stops Redis.
+// runs as its own process, as a Deployment would run it (today: routing and
+// ingress); Ctrl-C or SIGTERM drains them, then stops Redis.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -92,6 +92,18 @@ if (redisUrl === null) {
   redisUrl = `redis://127.0.0.1:${port}`;
   console.log(`petrel: started a local Redis on 127.0.0.1:${port} (data in .petrel/redis)`);
 }
+
+// Routing first, so that ingress can ask it at RCPT time (ingress.resolve,
+// when configured). One machine runs every service, so each gets its own
+// metrics port: ingress metrics.port, routing the next one (0 stays 0).
+const routingMetricsPort = config.metrics.port === 0 ? 0 : config.metrics.port + 1;
+const grpc = config.routing.grpc;
+run('routing', process.execPath, [join(root, 'apps/routing/dist/main.js')], {
+  PETREL_REDIS__URL: redisUrl,
+  PETREL_METRICS__PORT: String(routingMetricsPort),
+});
+if (grpc.port !== 0) await waitForPort(grpc.port, grpc.host, 20_000);
+console.log(`petrel: routing answers Resolve on ${grpc.host}:${grpc.port}`);
 
 run('ingress', process.execPath, [join(root, 'apps/ingress/dist/main.js')], {
   PETREL_REDIS__URL: redisUrl,

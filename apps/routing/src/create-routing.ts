@@ -96,6 +96,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
   let redis: Redis | null = null;
   let pool: ConnectionPool | null = null;
   let worker: Worker | null = null;
+  let transactionRouter: TransactionRouter | null = null;
   const queues: Queue[] = [];
   let grpc: GrpcServer | null = null;
   let health: HealthServer | null = null;
@@ -158,7 +159,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
         queues.push(queue);
         return queue;
       };
-      const router = new TransactionRouter({
+      const router = (transactionRouter = new TransactionRouter({
         prefix,
         hostname: config.ingress.hostname,
         instance: `routing:${instance}`,
@@ -172,7 +173,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
         redis,
         retry: config.egress.retry,
         ...(deps.now === undefined ? {} : { now: deps.now }),
-      });
+      }));
 
       worker = new Worker(
         QUEUES.transactions,
@@ -215,7 +216,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
         },
       );
       worker.on('completed', (job) => {
-        if (job.id !== undefined) router.forget(job.id).catch(() => undefined);
+        if (job.id !== undefined) router.forget(job.id);
       });
       worker.on('failed', (job, err) => {
         metrics.transactions.inc({ outcome: 'error' });
@@ -257,6 +258,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       grpc?.setServing(false);
       // Finishes the jobs in hand; takes no more.
       await worker?.close();
+      await transactionRouter?.flush();
       logger.info('drained');
     },
 

@@ -1,5 +1,6 @@
 // Routes one `transactions` job and commits the result in ONE Redis
-// transaction (MULTI/EXEC), guarded by WATCH on the job's routed key:
+// transaction (MULTI/EXEC), guarded by WATCH on the job's routed key (shared
+// with the other commits of the same moment: group-commit.ts):
 //   - the deliveries (and held deliveries), one job each;
 //   - the bounce (a DSN transaction, body and job) for the recipients that
 //     cannot be routed, unless the reverse-path is null;
@@ -16,7 +17,6 @@
 //
 // Does not: resolve anything (recipient-router.ts), or run the worker.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DsnRecipient } from '@petrel/dsn';
 import {
   DELIVERY_JOB_NAME,
@@ -34,8 +34,11 @@ import {
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ConnectionPool } from './connection-pool.js';
+import { GroupCommit } from './group-commit.js';
 import type { RecipientFailure, RecipientRouter, RoutingPlan } from './recipient-router.js';
 
+/** How long forget() gathers keys before one UNLINK. */
+const FORGET_BATCH_MS = 100;
 /** How long a routed key outlives its commit when nothing deletes it (a crash). */
 const ROUTED_TTL_SECONDS = 7 * 24 * 3600;
 /** The original's header section is at most this long for the DSN (Postfix: 64 KB header_size_limit was 102400). */
@@ -82,9 +85,12 @@ export interface RoutingOutcome {
 
 export class TransactionRouter {
   readonly #o: TransactionRouterOptions;
+  readonly #forgotten: string[] = [];
+  readonly #commits: GroupCommit;
 
   constructor(options: TransactionRouterOptions) {
     this.#o = options;
+    this.#commits = new GroupCommit({ pool: options.pool, ttlSeconds: ROUTED_TTL_SECONDS });
   }
 
   /** jobId: the BullMQ id of the transactions job (the message id, or "<id>.r<n>" for a retry). */
@@ -161,7 +167,7 @@ export class TransactionRouter {
     });
     const refsChange = jobs.length + (retry === null ? 0 : 1) - (attempt > 0 ? 1 : 0);
 
-    const committed = await this.#commit(jobId, async (multi) => {
+    const committed = await this.#commits.commit(routedKey(o.prefix, jobId), async (multi) => {
       for (const { queue, data } of jobs) {
         const options = { ...DELIVERY_JOB_OPTIONS, jobId: data.id };
         await new Job(queue, DELIVERY_JOB_NAME, data, options, data.id).addJob(multi as never);
@@ -191,40 +197,23 @@ export class TransactionRouter {
       : { status: 'already-routed', ...outcome, deliveries: [], held: [], retry: null, dsn: null };
   }
 
-  /** Deletes the routed key of a job BullMQ has marked completed (best effort; it expires anyway). */
-  async forget(jobId: string): Promise<void> {
-    await this.#o.redis.del(routedKey(this.#o.prefix, jobId));
+  /**
+   * Deletes the routed key of a job BullMQ has marked completed (best effort:
+   * it expires anyway), with the others of the same moment in one UNLINK.
+   */
+  forget(jobId: string): void {
+    this.#forgotten.push(routedKey(this.#o.prefix, jobId));
+    if (this.#forgotten.length === 1) setTimeout(() => this.#unlink(), FORGET_BATCH_MS).unref();
   }
 
-  /** true when this call committed; false when the job was routed already. */
-  async #commit(
-    jobId: string,
-    fill: (multi: ReturnType<Redis['multi']>) => Promise<void>,
-  ): Promise<boolean> {
-    const key = routedKey(this.#o.prefix, jobId);
-    return this.#o.pool.use(async (connection) => {
-      for (let race = 0; ; race++) {
-        await connection.watch(key);
-        if ((await connection.get(key)) !== null) {
-          await connection.unwatch();
-          return false;
-        }
-        const multi = connection.multi();
-        await fill(multi);
-        multi.set(key, 'done', 'EX', ROUTED_TTL_SECONDS);
-        const results = await multi.exec();
-        if (results === null) {
-          // Another run touched the key between WATCH and EXEC: look again.
-          if (race > 2)
-            throw new Error(`routing commit of ${jobId}: the routed key keeps changing`);
-          await sleep(10);
-          continue;
-        }
-        const failed = results.find(([err]) => err !== null);
-        if (failed !== undefined) throw failed[0];
-        return true;
-      }
-    });
+  /** Sends the UNLINK of the keys forget() gathered; resolves when Redis answered. */
+  async flush(): Promise<void> {
+    await this.#unlink();
+  }
+
+  async #unlink(): Promise<void> {
+    const keys = this.#forgotten.splice(0);
+    if (keys.length > 0) await this.#o.redis.unlink(...keys).catch(() => undefined);
   }
 
   async #headers(key: string): Promise<Buffer> {

@@ -205,7 +205,7 @@ const routing = section({
   sourceRoutes: oneOf(['strip', 'honour'] as const).default('strip'),
   // RFC 5321 §4.5.3.1.8: a server must take 100 recipients per transaction.
   maxRecipientsPerDelivery: integer({ min: 1 }).default(100),
-  concurrency: integer({ min: 1 }).default(16),
+  concurrency: integer({ min: 1 }).default(64),
   // A job whose worker died is taken again after at most about twice this.
   lockDuration: duration({ min: 1000, timer: true }).default(30 * SECOND),
   grpc: section({

@@ -64,7 +64,7 @@ describe('defaults', () => {
         dns: { servers: [], timeoutMs: 5000 },
         sourceRoutes: 'strip',
         maxRecipientsPerDelivery: 100,
-        concurrency: 16,
+        concurrency: 64,
         lockDurationMs: 30_000,
         grpc: { host: '127.0.0.1', port: 50051 },
       },

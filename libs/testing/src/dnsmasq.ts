@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { freePort } from './free-port.js';
+import { detach, keepLastLines } from './child-output.js';
 
 export const DNSMASQ_INSTALL_HINT =
   'install dnsmasq (Debian/Ubuntu: `apt-get install -y dnsmasq-base`), or set DNSMASQ=/path/to/dnsmasq';
@@ -53,7 +54,6 @@ export interface DnsmasqHandle {
 }
 
 const HOST = '127.0.0.1';
-const LOG_LINES = 40;
 const live = new Set<DnsmasqProcess>();
 let exitHooked = false;
 
@@ -151,18 +151,8 @@ class DnsmasqProcess implements DnsmasqHandle {
       child.once('exit', () => resolve());
     });
     void this.#exited.then(() => (exited = true));
-    const remember = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        this.#log.push(line);
-        if (this.#log.length > LOG_LINES) this.#log.shift();
-      }
-    };
-    child.stdout?.on('data', remember);
-    child.stderr?.on('data', remember);
-    child.unref();
-    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
-    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+    this.#log = keepLastLines(child);
+    detach(child);
     if (child.pid !== undefined) this.#startWatchdog(child.pid);
 
     const deadline = Date.now() + readyTimeoutMs;

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { freePort } from './free-port.js';
 import { redisConfigArgs, type RedisConfigOptions } from './redis-args.js';
 import type { RedisHandle } from './redis-handle.js';
+import { detach, keepLastLines } from './child-output.js';
 
 export const INSTALL_HINT =
   'install redis-server (Debian/Ubuntu: `apt-get install -y redis-server`; macOS: `brew install redis`), ' +
@@ -33,7 +34,6 @@ export interface SpawnOptions extends RedisConfigOptions {
   readonly readyTimeoutMs?: number;
 }
 
-const LOG_LINES = 40;
 const live = new Set<RedisProcess>();
 let exitHooked = false;
 
@@ -159,7 +159,6 @@ class RedisProcess implements RedisHandle {
   }
 
   async #launch(readyTimeoutMs: number): Promise<void> {
-    this.#log = [];
     const child = spawn(this.#binary, this.#args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     let spawnError: Error | null = null;
@@ -170,20 +169,8 @@ class RedisProcess implements RedisHandle {
       });
       child.once('exit', () => resolve());
     });
-    const remember = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        this.#log.push(line);
-        if (this.#log.length > LOG_LINES) this.#log.shift();
-      }
-    };
-    child.stdout?.on('data', remember);
-    child.stderr?.on('data', remember);
-    // A handle the test forgot to stop must not keep the test process alive;
-    // the exit hook and the watchdog still kill the server.
-    child.unref();
-    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
-    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+    this.#log = keepLastLines(child);
+    detach(child);
 
     const deadline = Date.now() + readyTimeoutMs;
     let exited = false;

@@ -22,11 +22,16 @@ import {
   type HealthServer,
   type Logger,
 } from '@petrel/observability';
-import { createRedis, createWorkerRedis, QUEUES, type TransactionJobV1 } from '@petrel/queue';
+import {
+  ConnectionPool,
+  createRedis,
+  createWorkerRedis,
+  QUEUES,
+  type TransactionJobV1,
+} from '@petrel/queue';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { ConnectionPool } from './connection-pool.js';
 import { DomainRouter } from './domain-router.js';
 import { startGrpcServer, type GrpcServer } from './grpc/grpc-server.js';
 import { QueryResolver } from './query-resolver.js';

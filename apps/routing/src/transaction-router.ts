@@ -19,6 +19,8 @@
 
 import type { DsnRecipient } from '@petrel/dsn';
 import {
+  ConnectionPool,
+  GroupCommit,
   DELIVERY_JOB_NAME,
   DELIVERY_JOB_OPTIONS,
   deliveryJobId,
@@ -33,8 +35,6 @@ import {
 } from '@petrel/queue';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ConnectionPool } from './connection-pool.js';
-import { GroupCommit } from './group-commit.js';
 import type { RecipientFailure, RecipientRouter, RoutingPlan } from './recipient-router.js';
 
 /** How long forget() gathers keys before one UNLINK. */

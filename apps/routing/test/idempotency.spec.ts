@@ -5,12 +5,11 @@
 // Redis and DNS server, so that each window is hit on purpose; the process
 // test kills real processes at random moments.
 import { DnsResolver } from '@petrel/dns';
-import { QUEUES, refsKey, routedKey, type TransactionJobV1 } from '@petrel/queue';
+import { ConnectionPool, QUEUES, refsKey, routedKey, type TransactionJobV1 } from '@petrel/queue';
 import { startDnsServer, startRedis, type RedisHandle, type TestDnsServer } from '@petrel/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionPool } from '../src/connection-pool.js';
 import { DomainRouter } from '../src/domain-router.js';
 import { RecipientRouter } from '../src/recipient-router.js';
 import { TransactionRouter } from '../src/transaction-router.js';

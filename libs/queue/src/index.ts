@@ -43,3 +43,5 @@ export {
 export { adjustRefs, defineAdjustRefs, queueAdjustRefs } from './message-refs.js';
 export { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
 export { makeBounce, queueTransaction, type Bounce, type BounceInput } from './bounce.js';
+export { ConnectionPool, type ConnectionPoolOptions } from './connection-pool.js';
+export { GroupCommit, type Fill, type GroupCommitOptions } from './group-commit.js';

@@ -7,7 +7,9 @@
 // Connections fail fast (createRedis): a commit whose EXEC reply is lost is
 // retried by BullMQ, and the routed key tells the retry whether it committed.
 
-import { createRedis, defineAdjustRefs, QUEUES } from '@petrel/queue';
+import { defineAdjustRefs } from './message-refs.js';
+import { QUEUES } from './queues.js';
+import { createRedis } from './redis-client.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 

@@ -1,8 +1,8 @@
-// Commits routing results in groups: the commits asked for in one turn of the
+// Commits results (routing's plans, egress's outcomes) in groups: the commits asked for in one turn of the
 // event loop (up to maxGroup) share one round trip to look at their routed
 // keys (WATCH + MGET) and one MULTI/EXEC, instead of two round trips each.
 // On this kind of machine a round trip costs the routing process about as
-// much CPU as routing a transaction, so this is most of its throughput.
+// much CPU as routing a transaction, so this is most of routing's throughput.
 //
 // The guarantee is the one a single commit gives: each key's commit is
 // applied at most once, all of it or none of it.

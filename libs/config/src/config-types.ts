@@ -94,12 +94,25 @@ export interface RoutingConfig {
   grpc: { host: string; port: number };
 }
 
-/** Read by egress (not built yet). */
+/** Read by egress (and routing: retry, for its own retries). */
 export interface EgressConfig {
   retry: { scheduleMs: number[]; maxLifetimeMs: number };
   tls: TlsPolicy;
   /** AUTH credentials for next hops, by the name routing.transports entries give. */
   credentials: Record<string, { username: string; passwordFile: string }>;
+  /** Deliveries one egress process works on at once. */
+  concurrency: number;
+  /** BullMQ lock of a delivery in progress; a dead worker's delivery is taken again after about twice this. */
+  lockDurationMs: number;
+  /** RFC 5321 §4.5.3.2 sender timeouts. */
+  timeouts: {
+    connectMs: number;
+    greetingMs: number;
+    commandMs: number;
+    dataStartMs: number;
+    dataBlockMs: number;
+    dataEndMs: number;
+  };
 }
 
 export interface MetricsConfig {

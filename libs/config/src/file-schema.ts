@@ -235,7 +235,29 @@ const egress = section({
   credentials: namedMap(
     section({ username: text('a user name'), passwordFile: text('a file path') }),
   ).default(() => ({})),
-}).transform((value): EgressConfig => value);
+  concurrency: integer({ min: 1 }).default(32),
+  lockDuration: duration({ min: 1000, timer: true }).default(30 * SECOND),
+  // RFC 5321 §4.5.3.2: the sender's timeouts.
+  timeouts: section({
+    connect: duration({ min: 1, timer: true }).default(30 * SECOND),
+    greeting: duration({ min: 1, timer: true }).default(5 * MINUTE),
+    command: duration({ min: 1, timer: true }).default(5 * MINUTE),
+    dataStart: duration({ min: 1, timer: true }).default(2 * MINUTE),
+    dataBlock: duration({ min: 1, timer: true }).default(3 * MINUTE),
+    dataEnd: duration({ min: 1, timer: true }).default(10 * MINUTE),
+  })
+    .transform((t) => ({
+      connectMs: t.connect,
+      greetingMs: t.greeting,
+      commandMs: t.command,
+      dataStartMs: t.dataStart,
+      dataBlockMs: t.dataBlock,
+      dataEndMs: t.dataEnd,
+    }))
+    .prefault({}),
+}).transform(
+  ({ lockDuration, ...rest }): EgressConfig => ({ ...rest, lockDurationMs: lockDuration }),
+);
 
 const metrics = section({
   host: listenHost().default('127.0.0.1'),

@@ -41,3 +41,13 @@ export {
   spawnService,
   type ServiceProcess,
 } from './service-process.js';
+export {
+  startTestSink,
+  type SinkAction,
+  type SinkFault,
+  type SinkMessage,
+  type SinkOptions,
+  type SinkStage,
+  type TestSink,
+} from './test-sink.js';
+export { eventually } from './eventually.js';

@@ -14,6 +14,8 @@ import {
 } from '@petrel/queue';
 import { DEFAULT_LIMITS, parsePath, type Path } from '@petrel/smtp';
 import { uniquePrefix } from '@petrel/testing';
+
+export { eventually } from '@petrel/testing';
 import { Queue, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -167,25 +169,6 @@ export async function refs(
     refs: count === null ? null : Number(count),
     body: (await redis.exists(job.bodyKey)) === 1,
   };
-}
-
-/** Polls until check() returns a value that is not undefined, or throws after timeoutMs. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`not within ${timeoutMs} ms: ${String(last ?? '')}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** Whether a transactions job is still waiting, delayed or active. */

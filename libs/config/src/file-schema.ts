@@ -255,9 +255,10 @@ const egress = section({
       dataEndMs: t.dataEnd,
     }))
     .prefault({}),
-}).transform(
-  ({ lockDuration, ...rest }): EgressConfig => ({ ...rest, lockDurationMs: lockDuration }),
-);
+}).transform(({ lockDuration, ...rest }): EgressConfig => ({
+  ...rest,
+  lockDurationMs: lockDuration,
+}));
 
 const metrics = section({
   host: listenHost().default('127.0.0.1'),

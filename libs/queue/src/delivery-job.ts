@@ -26,6 +26,18 @@ import type { JobsOptions } from 'bullmq';
 
 export type DeliveryRecipientState = 'pending' | 'delivered' | 'deferred' | 'bounced';
 
+/** A reply recorded for a recipient: the next hop's, or one Petrel made up (synthetic). */
+export interface DeliveryReply {
+  readonly code: number;
+  readonly enhanced: string | null;
+  readonly text: string;
+  readonly synthetic: boolean;
+  /** The next hop that gave it, "host[address]:port", or null (no connection). */
+  readonly host: string | null;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
 export interface DeliveryRecipient {
   /**
    * What egress sends in RCPT TO, between the angle brackets: the mailbox,
@@ -37,6 +49,8 @@ export interface DeliveryRecipient {
   /** The list address that expanded to this recipient, if any. */
   readonly expandedFrom?: string;
   readonly state: DeliveryRecipientState;
+  /** Egress: the last reply for this recipient. */
+  readonly lastReply?: DeliveryReply;
 }
 
 export interface DeliveryHop {
@@ -76,6 +90,10 @@ export interface DeliveryJobV1 {
     readonly auth: string | null;
   };
   readonly recipients: readonly DeliveryRecipient[];
+  /** Egress: delivery attempts made so far. */
+  readonly attempts?: number;
+  /** Egress: ISO 8601 of the next attempt, while recipients are deferred. */
+  readonly nextAttemptAt?: string;
 }
 
 /** The BullMQ job name of a DeliveryJobV1. */

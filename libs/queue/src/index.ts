@@ -38,6 +38,7 @@ export {
   type DeliveryHop,
   type DeliveryJobV1,
   type DeliveryRecipient,
+  type DeliveryReply,
   type DeliveryRecipientState,
 } from './delivery-job.js';
 export { adjustRefs, defineAdjustRefs, queueAdjustRefs } from './message-refs.js';

@@ -1,0 +1,281 @@
+// Builds the egress service from its configuration and returns
+// { start, drain, stop }; main.ts hands it to libs/service.
+//
+// A BullMQ worker on `deliveries` (egress.concurrency at once), each job one
+// attempt (delivery-processor.ts). As routing's, the worker never lets BullMQ
+// fail a delivery by itself: attempts and maxStalledCount are effectively
+// unlimited, so a delivery whose process died any number of times is taken
+// again after its lock expires. Only a job this code cannot read, or whose
+// body is missing, is failed on purpose and kept.
+//
+// Next hops' addresses come from routing.dns's resolvers (the same cache
+// rules as routing); AUTH passwords from egress.credentials' files, read at
+// start (a missing file stops the start, naming the key).
+
+import { readFileSync } from 'node:fs';
+import type { PetrelConfig } from '@petrel/config';
+import { DnsResolver } from '@petrel/dns';
+import {
+  createLogger,
+  createRegistry,
+  startHealthServer,
+  type HealthServer,
+  type Logger,
+} from '@petrel/observability';
+import {
+  ConnectionPool,
+  createRedis,
+  createWorkerRedis,
+  GroupCommit,
+  QUEUES,
+  type DeliveryJobV1,
+} from '@petrel/queue';
+import { customReply } from '@petrel/smtp';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { isAddress, type AddressAnswer, type AttemptDependencies } from './delivery-attempt.js';
+import { DeliveryProcessor, type AttemptOutcome } from './delivery-processor.js';
+import { createEgressMetrics, type EgressMetrics } from './egress-metrics.js';
+import { NextHopConnection } from './next-hop/index.js';
+
+const MAX_STALLED = 2_147_483_647;
+const ATTEMPT_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface EgressDependencies {
+  readonly logger?: Logger;
+  readonly registry?: Registry;
+  readonly instance?: string;
+  readonly now?: () => Date;
+  /** CA certificates for next hops with TLS required (tests; default Node's). */
+  readonly ca?: string | Buffer;
+}
+
+export interface Egress {
+  start(): Promise<void>;
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+  readonly health: HealthServer | null;
+  readonly metrics: EgressMetrics;
+  readonly ready: boolean;
+}
+
+export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}): Egress {
+  const egressConfig = config.egress;
+  const logger = deps.logger ?? createLogger({ service: 'egress', level: config.log.level });
+  const registry = deps.registry ?? createRegistry({ collectDefaults: true });
+  const metrics = createEgressMetrics(registry);
+  const instance = deps.instance ?? `${config.ingress.hostname}:${process.pid}`;
+  const url = config.redis.url;
+  if (url === null)
+    throw new Error('redis.url: egress needs a Redis URL (npm start provides a local Redis)');
+  const credentials = new Map<string, { username: string; password: string }>();
+  for (const [name, entry] of Object.entries(egressConfig.credentials)) {
+    try {
+      const password = readFileSync(entry.passwordFile, 'utf8').replace(/\r?\n$/, '');
+      credentials.set(name, { username: entry.username, password });
+    } catch (err) {
+      throw new Error(
+        `egress.credentials["${name}"].passwordFile: cannot read it (${String(err)})`,
+      );
+    }
+  }
+  const dns = new DnsResolver({
+    servers: config.routing.dns.servers,
+    timeoutMs: config.routing.dns.timeoutMs,
+  });
+
+  async function addresses(host: string): Promise<AddressAnswer> {
+    if (isAddress(host)) return { ok: true, addresses: [host] };
+    const [a, aaaa] = await Promise.all([dns.a(host), dns.aaaa(host)]);
+    const found = [
+      ...(a.kind === 'records' ? a.records : []),
+      ...(aaaa.kind === 'records' ? aaaa.records : []),
+    ];
+    if (found.length > 0) return { ok: true, addresses: found };
+    const failure = a.kind === 'error' ? a.failure : aaaa.kind === 'error' ? aaaa.failure : null;
+    const text =
+      failure === null
+        ? `Host ${host} has no address (A or AAAA)`
+        : `DNS look-up of the address of ${host} failed: ${failure}`;
+    return { ok: false, reply: customReply(451, '4.4.4', text) };
+  }
+
+  function dependencies(job: DeliveryJobV1): AttemptDependencies {
+    const auth = job.route.auth === null ? null : (credentials.get(job.route.auth) ?? null);
+    return {
+      addresses,
+      open: async (options) => {
+        const opened = await NextHopConnection.open(options);
+        metrics.connections.inc({ outcome: opened.ok ? 'opened' : 'failed' });
+        return opened;
+      },
+      session: {
+        heloName: config.ingress.hostname,
+        tls: job.route.tls ?? egressConfig.tls,
+        credentials: auth,
+        timeouts: egressConfig.timeouts,
+        ...(deps.ca === undefined ? {} : { ca: deps.ca }),
+      },
+      now: deps.now ?? (() => new Date()),
+    };
+  }
+
+  let redis: Redis | null = null;
+  let pool: ConnectionPool | null = null;
+  let worker: Worker | null = null;
+  const queues: Queue[] = [];
+  let health: HealthServer | null = null;
+  let ready = false;
+  let draining = false;
+
+  function record(data: DeliveryJobV1, outcome: AttemptOutcome): void {
+    const now = (deps.now ?? (() => new Date()))();
+    for (const result of outcome.results) {
+      metrics.attempts.inc({
+        outcome: result.verdict,
+        class: String(Math.floor(result.reply.code / 100)),
+      });
+      if (result.verdict === 'delivered') {
+        metrics.latency.observe((now.getTime() - Date.parse(data.receivedAt)) / 1000);
+      }
+    }
+  }
+
+  return {
+    get health() {
+      return health;
+    },
+    metrics,
+    get ready() {
+      return ready;
+    },
+
+    async start() {
+      const prefix = config.redis.prefix;
+      redis = createRedis(url, {
+        commandTimeoutMs: config.redis.commandTimeoutMs,
+        name: `petrel-egress-${instance}`,
+      });
+      redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
+      pool = await ConnectionPool.open({
+        url,
+        prefix,
+        size: Math.min(egressConfig.concurrency, 4),
+        commandTimeoutMs: config.redis.commandTimeoutMs,
+        name: `petrel-egress-${instance}`,
+      });
+      const queueOf = (name: string): Queue => {
+        const queue = new Queue(name, { connection: redis!, prefix });
+        queue.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'queue error'));
+        queues.push(queue);
+        return queue;
+      };
+      const processor = new DeliveryProcessor({
+        prefix,
+        hostname: config.ingress.hostname,
+        instance: `egress:${instance}`,
+        redis,
+        commits: new GroupCommit({ pool, ttlSeconds: ATTEMPT_TTL_SECONDS }),
+        queues: {
+          transactions: queueOf(QUEUES.transactions),
+          deliveries: queueOf(QUEUES.deliveries),
+        },
+        retry: egressConfig.retry,
+        dependencies,
+        ...(deps.now === undefined ? {} : { now: deps.now }),
+      });
+
+      worker = new Worker(
+        QUEUES.deliveries,
+        async (job: Job, token?: string) => {
+          const data = job.data as DeliveryJobV1;
+          try {
+            const outcome = await processor.attempt(data);
+            record(data, outcome);
+            logger.info(
+              {
+                event: 'attempt',
+                id: data.messageId,
+                delivery: data.id,
+                attempt: outcome.attempt,
+                status: outcome.status,
+                recipients: outcome.results.map((r) => ({
+                  to: data.recipients[r.index]!.forwardPath,
+                  outcome: r.verdict,
+                  reply: `${r.reply.code} ${r.reply.enhanced ?? ''} ${r.reply.text}`.replace(
+                    / +/g,
+                    ' ',
+                  ),
+                  host: r.reply.host,
+                })),
+                dsn: outcome.dsn,
+                nextAttemptAt: outcome.nextAttemptAt,
+              },
+              'delivery attempt',
+            );
+            if (outcome.status === 'deferred' && outcome.nextAttemptAt !== null) {
+              await job.moveToDelayed(Date.parse(outcome.nextAttemptAt), token);
+              throw new DelayedError();
+            }
+            return outcome.status;
+          } catch (err) {
+            if (err instanceof UnrecoverableError)
+              logger.error(
+                { delivery: job.id, err: err.message },
+                'delivery cannot be attempted: kept in failed',
+              );
+            throw err;
+          }
+        },
+        {
+          connection: createWorkerRedis(url, { name: `petrel-egress-worker-${instance}` }),
+          prefix,
+          concurrency: egressConfig.concurrency,
+          lockDuration: egressConfig.lockDurationMs,
+          stalledInterval: egressConfig.lockDurationMs,
+          maxStalledCount: MAX_STALLED,
+          autorun: false,
+        },
+      );
+      worker.on('failed', (job, err) => {
+        if (err.name === 'DelayedError') return;
+        logger.error(
+          { delivery: job?.id, err: err.message },
+          'delivery attempt failed; BullMQ retries it',
+        );
+      });
+      worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
+      void worker.run();
+      await worker.waitUntilReady();
+
+      health = await startHealthServer({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        registry,
+        live: () => true,
+        ready: () => ready && !draining && redis?.status === 'ready',
+      });
+      ready = true;
+      logger.info({ concurrency: egressConfig.concurrency }, 'egress started');
+    },
+
+    async drain() {
+      if (draining) return;
+      draining = true;
+      ready = false;
+      // Finishes the attempts in hand; takes no more.
+      await worker?.close();
+      logger.info('drained');
+    },
+
+    async stop() {
+      await this.drain();
+      await health?.close();
+      await Promise.all(queues.map((queue) => queue.close().catch(() => undefined)));
+      await pool?.close();
+      dns.close();
+      redis?.disconnect();
+    },
+  };
+}

@@ -1,0 +1,200 @@
+// What egress does with one `deliveries` job: an attempt (delivery-attempt.ts)
+// for its recipients still pending or deferred, then ONE commit (a MULTI
+// guarded by WATCH on <prefix>:attempt:<delivery>:<n>, shared with the
+// commits of the same moment: libs/queue group-commit.ts) of:
+//   - the job's data with each recipient's state and last reply (the BullMQ
+//     job hash's `data` field, as Job#updateData writes it);
+//   - the DSN for the recipients that bounced now (5yz, or still deferred at
+//     the end of the queue lifetime: "delivery time expired"), unless the
+//     message is itself a bounce or its reverse-path is null;
+//   - when no recipient is left deferred, the body's reference taken away
+//     (the body goes with the last one).
+// Then, with recipients deferred, the job is delayed until the next attempt
+// (egress.retry.schedule, with up to 10% jitter, never past the lifetime).
+//
+// A job taken again after its process died mid-way: recipients already
+// recorded final are not tried again; one whose next hop said 250 before the
+// record was written is delivered again (the one duplicate the design allows).
+//
+// Does not: hold connections open between deliveries (each attempt opens and
+// QUITs its own), or limit connections per destination.
+
+import type { DsnRecipient } from '@petrel/dsn';
+import {
+  makeBounce,
+  newMessageId,
+  queueAdjustRefs,
+  queueTransaction,
+  refsKey,
+  type DeliveryJobV1,
+  type DeliveryRecipient,
+  type GroupCommit,
+} from '@petrel/queue';
+import { UnrecoverableError, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  attemptDelivery,
+  type AttemptDependencies,
+  type RecipientResult,
+} from './delivery-attempt.js';
+
+/** The original's header section is at most this long for the DSN. */
+const HEADER_BYTES = 128 * 1024;
+
+export interface ProcessorOptions {
+  readonly prefix: string;
+  /** The reporting MTA of bounces: ingress.hostname. */
+  readonly hostname: string;
+  readonly instance: string;
+  readonly redis: Redis;
+  readonly commits: GroupCommit;
+  readonly queues: { readonly transactions: Queue; readonly deliveries: Queue };
+  readonly retry: { readonly scheduleMs: readonly number[]; readonly maxLifetimeMs: number };
+  /** The attempt's dependencies for one job (its TLS policy and credentials come from its route). */
+  dependencies(job: DeliveryJobV1): AttemptDependencies;
+  readonly now?: () => Date;
+  /** [0, 1), for the jitter; default Math.random. */
+  readonly random?: () => number;
+}
+
+export interface AttemptOutcome {
+  readonly status: 'done' | 'deferred' | 'nothing-to-do' | 'already-committed';
+  readonly results: readonly RecipientResult[];
+  readonly dsn: string | null;
+  readonly nextAttemptAt: string | null;
+  readonly attempt: number;
+}
+
+export class DeliveryProcessor {
+  readonly #o: ProcessorOptions;
+
+  constructor(options: ProcessorOptions) {
+    this.#o = options;
+  }
+
+  /** The attempt and its commit; the caller delays the job when the outcome is deferred. */
+  async attempt(data: DeliveryJobV1): Promise<AttemptOutcome> {
+    const o = this.#o;
+    if (data?.v !== 1)
+      throw new UnrecoverableError(`delivery job: cannot read version ${String(data?.v)}`);
+    const attempt = (data.attempts ?? 0) + 1;
+    const open = data.recipients.some((r) => r.state === 'pending' || r.state === 'deferred');
+    if (!open)
+      return { status: 'nothing-to-do', results: [], dsn: null, nextAttemptAt: null, attempt };
+    const body = await o.redis.getBuffer(data.bodyKey);
+    if (body === null) {
+      throw new UnrecoverableError(`delivery ${data.id}: its body ${data.bodyKey} is missing`);
+    }
+    const deps = o.dependencies(data);
+    const results = await attemptDelivery(data, body, deps);
+    const now = o.now?.() ?? new Date();
+    const expired = now.getTime() - Date.parse(data.receivedAt) >= o.retry.maxLifetimeMs;
+
+    const recipients: DeliveryRecipient[] = [...data.recipients];
+    const bounced: DeliveryRecipient[] = [];
+    for (const result of results) {
+      let state = result.verdict;
+      let reply = result.reply;
+      if (state === 'deferred' && expired) {
+        state = 'bounced';
+        reply = { ...reply, text: `delivery time expired: ${reply.text}` };
+      }
+      const recipient: DeliveryRecipient = {
+        ...recipients[result.index]!,
+        state,
+        lastReply: reply,
+      };
+      recipients[result.index] = recipient;
+      if (state === 'bounced') bounced.push(recipient);
+    }
+    const deferred = recipients.some((r) => r.state === 'deferred' || r.state === 'pending');
+    const nextAttemptAt = deferred
+      ? new Date(now.getTime() + this.#delay(data, attempt, now)).toISOString()
+      : null;
+    const updated: DeliveryJobV1 = {
+      ...data,
+      recipients,
+      attempts: attempt,
+      ...(nextAttemptAt === null ? {} : { nextAttemptAt }),
+    };
+    const bounce =
+      bounced.length === 0
+        ? null
+        : makeBounce({
+            id: newMessageId(now.getTime()),
+            prefix: o.prefix,
+            hostname: o.hostname,
+            instance: o.instance,
+            now,
+            original: {
+              id: data.messageId,
+              receivedAt: data.receivedAt,
+              reversePath: data.reversePath,
+              origin: data.origin,
+            },
+            recipients: bounced.map((r) => dsnRecipient(r, now)),
+            headers: await this.#headers(data.bodyKey),
+          });
+    const committed = await o.commits.commit(
+      `${o.prefix}:attempt:${data.id}:${attempt}`,
+      async (multi) => {
+        // The object form: BullMQ's MULTI takes hset(key, { field: value }) only.
+        multi.hset(o.queues.deliveries.toKey(data.id), { data: JSON.stringify(updated) });
+        if (bounce !== null) await queueTransaction(multi, o.queues.transactions, bounce);
+        if (!deferred)
+          queueAdjustRefs(
+            multi,
+            { refs: refsKey(o.prefix, data.messageId), body: data.bodyKey },
+            -1,
+          );
+      },
+    );
+    if (!committed)
+      return { status: 'already-committed', results, dsn: null, nextAttemptAt: null, attempt };
+    return {
+      status: deferred ? 'deferred' : 'done',
+      results,
+      dsn: bounce?.job.id ?? null,
+      nextAttemptAt,
+      attempt,
+    };
+  }
+
+  /** The schedule's step for this attempt, up to 10% more, and never past the lifetime. */
+  #delay(data: DeliveryJobV1, attempt: number, now: Date): number {
+    const { scheduleMs, maxLifetimeMs } = this.#o.retry;
+    const step = scheduleMs[Math.min(attempt - 1, scheduleMs.length - 1)]!;
+    const jittered = step * (1 + 0.1 * (this.#o.random ?? Math.random)());
+    const remaining = Date.parse(data.receivedAt) + maxLifetimeMs - now.getTime();
+    return Math.max(1, Math.min(Math.round(jittered), remaining));
+  }
+
+  async #headers(key: string): Promise<Buffer> {
+    const head = await this.#o.redis.getrangeBuffer(key, 0, HEADER_BYTES - 1);
+    const end = head.indexOf('\r\n\r\n');
+    return end < 0 ? head : head.subarray(0, end + 4);
+  }
+}
+
+function dsnRecipient(recipient: DeliveryRecipient, now: Date): DsnRecipient {
+  const reply = recipient.lastReply!;
+  const at = recipient.forwardPath.lastIndexOf(':');
+  const finalRecipient = recipient.forwardPath.startsWith('@')
+    ? recipient.forwardPath.slice(at + 1)
+    : recipient.forwardPath;
+  const klass = Math.floor(reply.code / 100);
+  return {
+    finalRecipient,
+    ...(recipient.original !== finalRecipient ? { originalRecipient: recipient.original } : {}),
+    action: 'failed',
+    status: reply.enhanced ?? `${klass}.0.0`,
+    diagnostic: {
+      type: reply.synthetic ? 'x-petrel' : 'smtp',
+      text: `${reply.code}${reply.enhanced === null ? '' : ` ${reply.enhanced}`} ${reply.text}`,
+    },
+    ...(reply.synthetic || reply.host === null
+      ? {}
+      : { remoteMta: reply.host.replace(/\[.*$/, '') }),
+    lastAttemptDate: new Date(reply.at ?? now.toISOString()),
+  };
+}

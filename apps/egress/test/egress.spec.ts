@@ -1,0 +1,187 @@
+// The egress service on real peers: deliveries written as routing writes them
+// in a real Redis, replayed by createEgress's worker to fault-injecting next
+// hops (libs/testing's sink, on smtp-server) over real sockets, with the test's
+// own DNS server for next hops named by host. Checked: the bytes at the sink,
+// each recipient's recorded state, the DSN written for what bounced, and the
+// body deleted with its last reference.
+import { refsKey } from '@petrel/queue';
+import {
+  freePort,
+  startDnsServer,
+  startRedis,
+  startTestSink,
+  type RedisHandle,
+  type TestDnsServer,
+  type TestSink,
+} from '@petrel/testing';
+import type { PetrelConfig } from '@petrel/config';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createEgress, type Egress } from '../src/create-egress.js';
+import {
+  BODY,
+  deliveryState,
+  egressConfig,
+  enqueueDelivery,
+  eventually,
+  quietLogger,
+  waitingTransactions,
+} from './support/egress-harness.js';
+
+let server: RedisHandle;
+let redis: Redis;
+let dns: TestDnsServer;
+const started: Egress[] = [];
+const sinks: TestSink[] = [];
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+  dns = await startDnsServer({
+    records: [{ type: 'A', name: 'mx2.hosts.test', address: '127.0.0.3' }],
+  });
+});
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((e) => e.stop()));
+  await Promise.all(sinks.splice(0).map((s) => s.close()));
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await dns.close();
+  await server.stop();
+});
+
+async function sink(options: Parameters<typeof startTestSink>[0] = {}): Promise<TestSink> {
+  const s = await startTestSink(options);
+  sinks.push(s);
+  return s;
+}
+
+async function start(change?: (c: PetrelConfig) => void, now?: () => Date) {
+  const c = egressConfig(server.url, (c) => {
+    c.routing.dns = { servers: [dns.address], timeoutMs: 500 };
+    change?.(c);
+  });
+  const egress = createEgress(c, {
+    logger: quietLogger,
+    instance: 'test',
+    ...(now ? { now } : {}),
+  });
+  started.push(egress);
+  await egress.start();
+  return c;
+}
+
+const gone = (c: PetrelConfig, messageId: string, bodyKey: string) =>
+  eventually(async () =>
+    (await redis.exists(bodyKey, refsKey(c.redis.prefix, messageId))) === 0 ? true : undefined,
+  );
+
+describe('delivery', () => {
+  it('replays the message to the next hop, one transaction for all its recipients, then deletes the body', async () => {
+    const next = await sink();
+    const c = await start();
+    const job = await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<x@sink.test>', '<y@sink.test>'],
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    const [message] = await next.waitForMessages(1);
+    expect(message).toMatchObject({
+      mailFrom: 'sender@a.test',
+      rcptTo: ['x@sink.test', 'y@sink.test'],
+    });
+    expect(message!.body).toEqual(BODY);
+    await gone(c, job.messageId, job.bodyKey);
+    expect(next.messages).toHaveLength(1);
+  });
+
+  it('bounces a 5yz recipient in a DSN with the next hop reply, and delivers the rest', async () => {
+    const next = await sink();
+    const c = await start();
+    const job = await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<x@sink.test>', '<reject-y@sink.test>'],
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    await next.waitForMessages(1);
+    const [dsn] = await eventually(async () => {
+      const waiting = await waitingTransactions(redis, c);
+      return waiting.length === 1 ? waiting : undefined;
+    });
+    expect(dsn!.job).toMatchObject({ origin: 'dsn', reversePath: { mailbox: null } });
+    expect(dsn!.job.recipients.map((r) => r.forwardPath.raw)).toEqual(['sender@a.test']);
+    expect(dsn!.body).toMatch(
+      /Final-Recipient: rfc822; reject-y@sink\.test\r\nAction: failed\r\nStatus: 5\.1\.1\r\nRemote-MTA: dns; 127\.0\.0\.1\r\nDiagnostic-Code: smtp; 550 5\.1\.1/,
+    );
+    await gone(c, job.messageId, job.bodyKey);
+  });
+
+  it('retries a 4yz recipient later (only that one) until it is delivered', async () => {
+    const next = await sink({
+      faults: [
+        { stage: 'rcpt', match: 'later', action: { reply: 451, text: 'try later' }, times: 2 },
+      ],
+    });
+    const c = await start();
+    const job = await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<now@sink.test>', '<later@sink.test>'],
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    const messages = await next.waitForMessages(2);
+    expect(messages.map((m) => m.rcptTo)).toEqual([['now@sink.test'], ['later@sink.test']]);
+    await gone(c, job.messageId, job.bodyKey);
+    expect(await waitingTransactions(redis, c)).toEqual([]);
+  });
+
+  it('tries the next MX host when the first cannot be reached, by name through DNS', async () => {
+    const port = await freePort();
+    const second = await sink({ host: '127.0.0.3', port });
+    const c = await start();
+    const job = await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<x@sink.test>'],
+      hops: [
+        { host: '127.0.0.2', preference: 10, port }, // nobody listens there
+        { host: 'mx2.hosts.test', preference: 20, port },
+      ],
+    });
+    const [message] = await second.waitForMessages(1);
+    expect(message!.rcptTo).toEqual(['x@sink.test']);
+    await gone(c, job.messageId, job.bodyKey);
+  });
+
+  it('bounces what is still deferred when the queue lifetime ends, with "delivery time expired"', async () => {
+    const next = await sink({ faults: [{ stage: 'rcpt', action: { reply: 451, text: 'busy' } }] });
+    const c = await start((c) => (c.egress.retry = { scheduleMs: [50], maxLifetimeMs: 300 }));
+    const job = await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<x@sink.test>'],
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    const [dsn] = await eventually(async () => {
+      const waiting = await waitingTransactions(redis, c);
+      return waiting.length === 1 ? waiting : undefined;
+    });
+    expect(dsn!.body).toMatch(/Status: 4\.0\.0|Status: 4\.\d\.\d/);
+    expect(dsn!.body).toContain('delivery time expired');
+    await gone(c, job.messageId, job.bodyKey);
+    const state = await deliveryState(redis, c, job.id);
+    expect(state === null || state.state === 'completed').toBe(true);
+  });
+
+  it('never bounces a message whose reverse-path is null', async () => {
+    const next = await sink();
+    const c = await start();
+    const job = await enqueueDelivery(redis, c, {
+      from: '<>',
+      to: ['<reject-x@sink.test>'],
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    await gone(c, job.messageId, job.bodyKey);
+    expect(await waitingTransactions(redis, c)).toEqual([]);
+  });
+});

@@ -161,9 +161,10 @@ export class IngressPolicy implements SessionPolicy {
       hostname: config.hostname,
       protocol: receivedProtocol(helo?.verb === 'EHLO', info.tls !== null, authenticated !== null),
       id,
+      // Without its angle brackets: the header writes "for <…>".
       recipient:
         transaction.recipients.length === 1
-          ? formatPath(transaction.recipients[0]!.forwardPath)
+          ? formatPath(transaction.recipients[0]!.forwardPath).slice(1, -1)
           : null,
       date: now,
       tls: info.tls,

@@ -100,7 +100,7 @@ describe('store, then answer', () => {
     const body = stored!.body.toString('latin1');
     expect(body).toMatch(
       new RegExp(
-        `^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby mx\\.petrel\\.test \\(Petrel\\) with ESMTP id ${id}`,
+        `^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby mx\\.petrel\\.test \\(Petrel\\) with ESMTP id ${id}\\r\\n\\tfor <someone@example\\.test>; `,
       ),
     );
     expect(body).toContain('\r\n\r\nfrom swaks\r\n');

@@ -2,7 +2,7 @@
 // by PETREL_CONFIG (or the defaults). When no `redis.url` is configured it
 // starts its own Redis (AOF, appendfsync always, noeviction) with its data in
 // .petrel/redis, so that what was accepted survives a restart. Each service
-// runs as its own process, as a Deployment would run it (today: routing and
+// runs as its own process, as a Deployment would run it (routing, egress,
 // ingress); Ctrl-C or SIGTERM drains them, then stops Redis.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -94,16 +94,21 @@ if (redisUrl === null) {
 }
 
 // Routing first, so that ingress can ask it at RCPT time (ingress.resolve,
-// when configured). One machine runs every service, so each gets its own
-// metrics port: ingress metrics.port, routing the next one (0 stays 0).
-const routingMetricsPort = config.metrics.port === 0 ? 0 : config.metrics.port + 1;
+// when configured); then egress. One machine runs every service, so each gets
+// its own metrics port: ingress metrics.port, routing the next one, egress the
+// one after (0 stays 0).
+const metricsPort = (offset) => (config.metrics.port === 0 ? 0 : config.metrics.port + offset);
 const grpc = config.routing.grpc;
 run('routing', process.execPath, [join(root, 'apps/routing/dist/main.js')], {
   PETREL_REDIS__URL: redisUrl,
-  PETREL_METRICS__PORT: String(routingMetricsPort),
+  PETREL_METRICS__PORT: String(metricsPort(1)),
 });
 if (grpc.port !== 0) await waitForPort(grpc.port, grpc.host, 20_000);
 console.log(`petrel: routing answers Resolve on ${grpc.host}:${grpc.port}`);
+run('egress', process.execPath, [join(root, 'apps/egress/dist/main.js')], {
+  PETREL_REDIS__URL: redisUrl,
+  PETREL_METRICS__PORT: String(metricsPort(2)),
+});
 
 run('ingress', process.execPath, [join(root, 'apps/ingress/dist/main.js')], {
   PETREL_REDIS__URL: redisUrl,

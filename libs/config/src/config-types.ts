@@ -102,6 +102,10 @@ export interface EgressConfig {
   credentials: Record<string, { username: string; passwordFile: string }>;
   /** Deliveries one egress process works on at once. */
   concurrency: number;
+  /** Connections at once to one destination (address:port), across egress processes; 0: no limit. */
+  connectionsPerDestination: number;
+  /** Connections kept open between deliveries. */
+  connectionCache: { idleMs: number; maxMessages: number };
   /** BullMQ lock of a delivery in progress; a dead worker's delivery is taken again after about twice this. */
   lockDurationMs: number;
   /** RFC 5321 §4.5.3.2 sender timeouts. */

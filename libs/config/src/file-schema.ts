@@ -236,6 +236,15 @@ const egress = section({
     section({ username: text('a user name'), passwordFile: text('a file path') }),
   ).default(() => ({})),
   concurrency: integer({ min: 1 }).default(32),
+  // Postfix's default_destination_concurrency_limit; 0: no limit.
+  connectionsPerDestination: integer({ min: 0, why: '0: no limit' }).default(20),
+  connectionCache: section({
+    // Postfix's smtp_connection_cache_time_limit.
+    idle: duration({ min: 1, timer: true }).default(2 * SECOND),
+    maxMessages: integer({ min: 1 }).default(100),
+  })
+    .transform(({ idle, maxMessages }) => ({ idleMs: idle, maxMessages }))
+    .prefault({}),
   lockDuration: duration({ min: 1000, timer: true }).default(30 * SECOND),
   // RFC 5321 §4.5.3.2: the sender's timeouts.
   timeouts: section({

@@ -76,6 +76,8 @@ describe('defaults', () => {
         tls: 'opportunistic',
         credentials: {},
         concurrency: 32,
+        connectionsPerDestination: 20,
+        connectionCache: { idleMs: 2000, maxMessages: 100 },
         lockDurationMs: 30_000,
         timeouts: {
           connectMs: 30_000,
@@ -196,6 +198,8 @@ describe('a full file', () => {
         smarthost: { username: 'petrel', passwordFile: '/etc/petrel/smarthost-password' },
       },
       concurrency: 8,
+      connectionsPerDestination: 20,
+      connectionCache: { idleMs: 2000, maxMessages: 100 },
       lockDurationMs: 60_000,
       timeouts: {
         connectMs: 10_000,

@@ -46,3 +46,8 @@ export { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
 export { makeBounce, queueTransaction, type Bounce, type BounceInput } from './bounce.js';
 export { ConnectionPool, type ConnectionPoolOptions } from './connection-pool.js';
 export { GroupCommit, type Fill, type GroupCommitOptions } from './group-commit.js';
+export {
+  DestinationSlots,
+  type DestinationSlot,
+  type DestinationSlotsOptions,
+} from './destination-slots.js';

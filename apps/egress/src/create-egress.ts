@@ -24,6 +24,7 @@ import {
 } from '@petrel/observability';
 import {
   ConnectionPool,
+  DestinationSlots,
   createRedis,
   createWorkerRedis,
   GroupCommit,
@@ -35,6 +36,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { isAddress, type AddressAnswer, type AttemptDependencies } from './delivery-attempt.js';
+import { ConnectionCache } from './connection-cache.js';
 import { DeliveryProcessor, type AttemptOutcome } from './delivery-processor.js';
 import { createEgressMetrics, type EgressMetrics } from './egress-metrics.js';
 import { NextHopConnection } from './next-hop/index.js';
@@ -105,10 +107,20 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
     const auth = job.route.auth === null ? null : (credentials.get(job.route.auth) ?? null);
     return {
       addresses,
-      open: async (options) => {
-        const opened = await NextHopConnection.open(options);
-        metrics.connections.inc({ outcome: opened.ok ? 'opened' : 'failed' });
-        return opened;
+      connections: {
+        acquire: async (options) => {
+          const acquired = await connections!.acquire(options);
+          metrics.connections.inc({
+            outcome:
+              acquired.kind === 'connection'
+                ? acquired.lease.fresh
+                  ? 'opened'
+                  : 'reused'
+                : acquired.kind,
+          });
+          return acquired;
+        },
+        release: (lease) => connections!.release(lease),
       },
       session: {
         heloName: config.ingress.hostname,
@@ -123,6 +135,8 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
 
   let redis: Redis | null = null;
   let pool: ConnectionPool | null = null;
+  let slots: DestinationSlots | null = null;
+  let connections: ConnectionCache | null = null;
   let worker: Worker | null = null;
   const queues: Queue[] = [];
   let health: HealthServer | null = null;
@@ -164,6 +178,16 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         size: Math.min(egressConfig.concurrency, 4),
         commandTimeoutMs: config.redis.commandTimeoutMs,
         name: `petrel-egress-${instance}`,
+      });
+      slots =
+        egressConfig.connectionsPerDestination === 0
+          ? null
+          : new DestinationSlots({ redis, prefix, limit: egressConfig.connectionsPerDestination });
+      connections = new ConnectionCache({
+        open: (options) => NextHopConnection.open(options),
+        slots,
+        idleMs: egressConfig.connectionCache.idleMs,
+        maxMessages: egressConfig.connectionCache.maxMessages,
       });
       const queueOf = (name: string): Queue => {
         const queue = new Queue(name, { connection: redis!, prefix });
@@ -214,7 +238,10 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
               },
               'delivery attempt',
             );
-            if (outcome.status === 'deferred' && outcome.nextAttemptAt !== null) {
+            if (
+              (outcome.status === 'deferred' || outcome.status === 'busy') &&
+              outcome.nextAttemptAt !== null
+            ) {
               await job.moveToDelayed(Date.parse(outcome.nextAttemptAt), token);
               throw new DelayedError();
             }
@@ -264,8 +291,9 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
       if (draining) return;
       draining = true;
       ready = false;
-      // Finishes the attempts in hand; takes no more.
+      // Finishes the attempts in hand; takes no more; QUITs the kept connections.
       await worker?.close();
+      await connections?.close();
       logger.info('drained');
     },
 
@@ -274,6 +302,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
       await health?.close();
       await Promise.all(queues.map((queue) => queue.close().catch(() => undefined)));
       await pool?.close();
+      slots?.close();
       dns.close();
       redis?.disconnect();
     },

@@ -27,7 +27,8 @@ import {
   type Path,
   type Reply,
 } from '@petrel/smtp';
-import type { NextHopConnection, NextHopOptions, OpenResult } from './next-hop/index.js';
+import type { Acquired, Lease } from './connection-cache.js';
+import type { NextHopOptions } from './next-hop/index.js';
 
 export type Verdict = 'delivered' | 'bounced' | 'deferred';
 
@@ -42,10 +43,21 @@ export type AddressAnswer =
   | { readonly ok: true; readonly addresses: readonly string[] }
   | { readonly ok: false; readonly reply: Reply };
 
+/** Every destination this attempt needed was at its connection limit: try again shortly. */
+export class DestinationBusy extends Error {
+  constructor(readonly destination: string) {
+    super(`${destination} has as many connections as egress.connectionsPerDestination allows`);
+  }
+}
+
 export interface AttemptDependencies {
   /** A next hop's addresses, in the order to try them. */
   addresses(host: string): Promise<AddressAnswer>;
-  open(options: NextHopOptions): Promise<OpenResult>;
+  /** Connections (connection-cache.ts): a kept one, a new one, or none free. */
+  readonly connections: {
+    acquire(options: NextHopOptions): Promise<Acquired>;
+    release(lease: Lease): Promise<void>;
+  };
   /** Everything of NextHopOptions but the target. */
   readonly session: Omit<NextHopOptions, 'target'>;
   readonly now: () => Date;
@@ -67,6 +79,8 @@ export async function attemptDelivery(
   const results: RecipientResult[] = [];
   // The last session-level failure, for the recipients no host took.
   let last: DeliveryReply = made(deps, 451, '4.4.0', 'No next hop was tried', null);
+  // True while every destination tried so far was at its connection limit.
+  let busyOnly = true;
   hops: for (const hop of job.route.hops) {
     const answer = await deps.addresses(hop.host);
     if (!answer.ok) {
@@ -75,47 +89,58 @@ export async function attemptDelivery(
     }
     for (const address of answer.addresses.slice(0, ADDRESSES_PER_HOST)) {
       const where = `${hop.host}[${address}]:${hop.port}`;
-      const opened = await deps.open({
-        ...deps.session,
-        target: { host: hop.host, address, port: hop.port },
-      });
-      if (!opened.ok) {
-        last = recorded(
-          deps,
-          opened.reply,
-          opened.synthetic,
-          opened.stage === 'connect' ? null : where,
-        );
-        continue;
-      }
-      const connection: NextHopConnection = opened.connection;
-      try {
-        const { outcomes } = await connection.send(
-          transaction(
-            job,
-            body,
-            pending.map((p) => p.path),
-          ),
-        );
-        const next: typeof pending = [];
-        outcomes.forEach((outcome, i) => {
-          const recipient = pending[i]!;
-          const reply = recorded(deps, outcome.reply, outcome.synthetic, where);
-          const klass = replyClass(outcome.reply.code);
-          if (outcome.stage === 'connection' && klass !== 2) {
-            last = reply;
-            next.push(recipient);
-          } else {
-            const verdict = klass === 2 ? 'delivered' : klass === 5 ? 'bounced' : 'deferred';
-            results.push({ index: recipient.index, verdict, reply });
-          }
-        });
-        pending = next;
-      } finally {
-        await connection.close();
+      const options = { ...deps.session, target: { host: hop.host, address, port: hop.port } };
+      // A kept connection the next hop closed meanwhile: once more on a new one.
+      for (let tries = 0; tries < 2; tries++) {
+        const acquired = await deps.connections.acquire(options);
+        if (acquired.kind === 'busy') {
+          if (results.length === 0 && busyOnly) throw new DestinationBusy(where);
+          last = made(deps, 451, '4.4.5', `${where}: as many connections as allowed`, where);
+          break;
+        }
+        busyOnly = false;
+        if (acquired.kind === 'failed') {
+          const failure = acquired.failure;
+          last = recorded(
+            deps,
+            failure.reply,
+            failure.synthetic,
+            failure.stage === 'connect' ? null : where,
+          );
+          break;
+        }
+        const { lease } = acquired;
+        let stale = false;
+        try {
+          const { outcomes } = await lease.connection.send(
+            transaction(
+              job,
+              body,
+              pending.map((p) => p.path),
+            ),
+          );
+          stale = !lease.fresh && outcomes.every((o) => o.stage === 'connection');
+          const next: typeof pending = [];
+          outcomes.forEach((outcome, i) => {
+            const recipient = pending[i]!;
+            const reply = recorded(deps, outcome.reply, outcome.synthetic, where);
+            const klass = replyClass(outcome.reply.code);
+            if (outcome.stage === 'connection' && klass !== 2) {
+              last = reply;
+              next.push(recipient);
+            } else {
+              const verdict = klass === 2 ? 'delivered' : klass === 5 ? 'bounced' : 'deferred';
+              results.push({ index: recipient.index, verdict, reply });
+            }
+          });
+          pending = next;
+        } finally {
+          await deps.connections.release(lease);
+        }
+        if (!stale) break;
       }
       if (pending.length === 0) break hops;
-      // A session that failed mid-way: the next address or host.
+      // A session that failed: the next address or host.
     }
   }
   const verdict: Verdict = replyClass(last.code) === 5 ? 'bounced' : 'deferred';

@@ -34,6 +34,7 @@ import { UnrecoverableError, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   attemptDelivery,
+  DestinationBusy,
   type AttemptDependencies,
   type RecipientResult,
 } from './delivery-attempt.js';
@@ -58,7 +59,8 @@ export interface ProcessorOptions {
 }
 
 export interface AttemptOutcome {
-  readonly status: 'done' | 'deferred' | 'nothing-to-do' | 'already-committed';
+  /** busy: every destination was at its connection limit; nothing was tried or recorded. */
+  readonly status: 'done' | 'deferred' | 'busy' | 'nothing-to-do' | 'already-committed';
   readonly results: readonly RecipientResult[];
   readonly dsn: string | null;
   readonly nextAttemptAt: string | null;
@@ -86,7 +88,21 @@ export class DeliveryProcessor {
       throw new UnrecoverableError(`delivery ${data.id}: its body ${data.bodyKey} is missing`);
     }
     const deps = o.dependencies(data);
-    const results = await attemptDelivery(data, body, deps);
+    let results: RecipientResult[];
+    try {
+      results = await attemptDelivery(data, body, deps);
+    } catch (err) {
+      if (!(err instanceof DestinationBusy)) throw err;
+      // Not an attempt: back in 1 to 3 s, when a connection may be free.
+      const soon = Date.now() + 1000 + Math.round(2000 * (o.random ?? Math.random)());
+      return {
+        status: 'busy',
+        results: [],
+        dsn: null,
+        nextAttemptAt: new Date(soon).toISOString(),
+        attempt,
+      };
+    }
     const now = o.now?.() ?? new Date();
     const expired = now.getTime() - Date.parse(data.receivedAt) >= o.retry.maxLifetimeMs;
 

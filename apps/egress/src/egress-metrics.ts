@@ -25,7 +25,7 @@ export function createEgressMetrics(registry: Registry): EgressMetrics {
     }),
     connections: new Counter({
       name: 'petrel_egress_connections_total',
-      help: 'Connections to next hops, by outcome (opened: the session reached ready; failed).',
+      help: 'Connections to next hops asked for, by outcome: opened (a new session reached ready), reused (a kept one), failed, busy (the destination was at egress.connectionsPerDestination).',
       labelNames: ['outcome'],
       registers,
     }),

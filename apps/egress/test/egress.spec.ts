@@ -184,4 +184,90 @@ describe('delivery', () => {
     await gone(c, job.messageId, job.bodyKey);
     expect(await waitingTransactions(redis, c)).toEqual([]);
   });
+
+  it('replays SOML as MAIL when the next hop refuses it (RFC 821 "or": the mailbox satisfies it)', async () => {
+    const next = await sink();
+    const c = await start();
+    const job = await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<x@sink.test>'],
+      verb: 'SOML',
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    const [message] = await next.waitForMessages(1);
+    expect(message!.rcptTo).toEqual(['x@sink.test']);
+    await gone(c, job.messageId, job.bodyKey);
+  });
+
+  it('sends an 8-bit body as it is to a next hop without 8BITMIME, and bounces a UTF-8 recipient to one without SMTPUTF8', async () => {
+    const next = await sink({ hide: ['8BITMIME', 'SMTPUTF8'] });
+    const c = await start();
+    const eight = Buffer.concat([BODY, Buffer.from('caf\xc3\xa9\r\n', 'latin1')]);
+    const job = await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<x@sink.test>'],
+      body: eight,
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    const [message] = await next.waitForMessages(1);
+    expect(message!.body).toEqual(eight);
+    expect(message!.mailParams).not.toHaveProperty('BODY');
+    await gone(c, job.messageId, job.bodyKey);
+
+    const utf8 = await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<josé@sink.test>'],
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    const [dsn] = await eventually(async () => {
+      const waiting = await waitingTransactions(redis, c);
+      return waiting.length === 1 ? waiting : undefined;
+    });
+    expect(dsn!.body).toMatch(/Status: 5\.6\.7/);
+    await gone(c, utf8.messageId, utf8.bodyKey);
+    expect(next.messages).toHaveLength(1);
+  });
+});
+
+describe('connections', () => {
+  it('are kept open between deliveries to the same next hop', async () => {
+    const next = await sink();
+    const c = await start();
+    const hops = [{ host: next.host, preference: 0, port: next.port }];
+    const first = await enqueueDelivery(redis, c, {
+      from: '<a@a.test>',
+      to: ['<x@sink.test>'],
+      hops,
+    });
+    await next.waitForMessages(1);
+    await enqueueDelivery(redis, c, { from: '<b@a.test>', to: ['<y@sink.test>'], hops });
+    await next.waitForMessages(2);
+    expect(next.connections).toBe(1);
+    expect(next.messages.map((m) => m.connection)).toEqual([1, 1]);
+    await gone(c, first.messageId, first.bodyKey);
+  });
+
+  it('are limited per destination across three egress processes', async () => {
+    const next = await sink({ faults: [{ stage: 'data-end', action: { stallMs: 150 } }] });
+    const limited = (c: PetrelConfig) => {
+      c.egress.connectionsPerDestination = 2;
+      c.egress.connectionCache = { idleMs: 50, maxMessages: 100 };
+    };
+    const c = await start(limited);
+    for (let i = 0; i < 2; i++) {
+      const other = createEgress(c, { logger: quietLogger, instance: `test-${i}` });
+      started.push(other);
+      await other.start();
+    }
+    const hops = [{ host: next.host, preference: 0, port: next.port }];
+    const jobs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        enqueueDelivery(redis, c, { from: '<a@a.test>', to: [`<x${i}@sink.test>`], hops }),
+      ),
+    );
+    await next.waitForMessages(12, 30_000);
+    expect(next.maxConcurrent).toBeLessThanOrEqual(2);
+    expect(next.maxConcurrent).toBeGreaterThanOrEqual(1);
+    for (const job of jobs) await gone(c, job.messageId, job.bodyKey);
+  }, 60_000);
 });

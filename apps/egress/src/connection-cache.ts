@@ -1,0 +1,121 @@
+// Connections to next hops, kept open between deliveries (RFC 5321 §4.1.1.5:
+// RSET before each later transaction, which libs/smtp's client does) and
+// limited per destination across every egress process (libs/queue
+// destination-slots.ts). A connection holds its destination slot from its
+// opening to its closing, idle time included.
+//
+//   acquire(): an idle connection to the same address, port, TLS policy and
+//              credentials if one is still usable; else a slot and a new one;
+//              'busy' when the destination has no free slot.
+//   release(): back to idle (closed after idleMs, or after maxMessages
+//              transactions), or closed when it is no longer usable.
+//
+// Does not: decide what a failed connection means for the recipients.
+
+import type { DestinationSlot, DestinationSlots } from '@petrel/queue';
+import type { NextHopConnection, NextHopOptions, OpenResult } from './next-hop/index.js';
+
+export interface Lease {
+  readonly connection: NextHopConnection;
+  /** True when the connection was opened for this lease. */
+  readonly fresh: boolean;
+}
+
+export type Acquired =
+  | { readonly kind: 'connection'; readonly lease: Lease }
+  | { readonly kind: 'failed'; readonly failure: Extract<OpenResult, { ok: false }> }
+  | { readonly kind: 'busy' };
+
+export interface ConnectionCacheOptions {
+  open(options: NextHopOptions): Promise<OpenResult>;
+  /** null: no limit. */
+  readonly slots: DestinationSlots | null;
+  readonly idleMs: number;
+  readonly maxMessages: number;
+}
+
+interface Entry {
+  readonly key: string;
+  readonly connection: NextHopConnection;
+  readonly slot: DestinationSlot | null;
+  uses: number;
+  idle: NodeJS.Timeout | null;
+}
+
+export class ConnectionCache {
+  readonly #o: ConnectionCacheOptions;
+  readonly #idle = new Map<string, Entry[]>();
+  readonly #entries = new Map<NextHopConnection, Entry>();
+  #closed = false;
+
+  constructor(options: ConnectionCacheOptions) {
+    this.#o = options;
+  }
+
+  async acquire(options: NextHopOptions): Promise<Acquired> {
+    const { address, port } = options.target;
+    const key = `${address}:${port}|${options.tls}|${options.credentials?.username ?? ''}`;
+    const idle = this.#idle.get(key);
+    while (idle !== undefined && idle.length > 0) {
+      const entry = idle.pop()!;
+      if (entry.idle !== null) clearTimeout(entry.idle);
+      entry.idle = null;
+      if (entry.connection.reusable)
+        return { kind: 'connection', lease: { connection: entry.connection, fresh: false } };
+      await this.#drop(entry);
+    }
+    const slot = this.#o.slots === null ? null : await this.#o.slots.acquire(`${address}:${port}`);
+    if (this.#o.slots !== null && slot === null) return { kind: 'busy' };
+    const opened = await this.#o.open(options);
+    if (!opened.ok) {
+      await slot?.release();
+      return { kind: 'failed', failure: opened };
+    }
+    const entry: Entry = { key, connection: opened.connection, slot, uses: 0, idle: null };
+    this.#entries.set(opened.connection, entry);
+    return { kind: 'connection', lease: { connection: opened.connection, fresh: true } };
+  }
+
+  /** Hands a connection back after one transaction. */
+  async release(lease: Lease): Promise<void> {
+    const entry = this.#entries.get(lease.connection);
+    if (entry === undefined) return;
+    entry.uses++;
+    if (this.#closed || !entry.connection.reusable || entry.uses >= this.#o.maxMessages) {
+      await this.#drop(entry);
+      return;
+    }
+    entry.idle = setTimeout(() => {
+      const list = this.#idle.get(entry.key);
+      const at = list?.indexOf(entry) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
+      void this.#drop(entry);
+    }, this.#o.idleMs);
+    entry.idle.unref();
+    let list = this.#idle.get(entry.key);
+    if (list === undefined) this.#idle.set(entry.key, (list = []));
+    list.push(entry);
+  }
+
+  /** Idle connections now. */
+  get idle(): number {
+    let n = 0;
+    for (const list of this.#idle.values()) n += list.length;
+    return n;
+  }
+
+  /** QUITs every idle connection; connections in use close when released. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const idle = [...this.#idle.values()].flat();
+    this.#idle.clear();
+    await Promise.all(idle.map((entry) => this.#drop(entry)));
+  }
+
+  async #drop(entry: Entry): Promise<void> {
+    if (entry.idle !== null) clearTimeout(entry.idle);
+    this.#entries.delete(entry.connection);
+    await entry.connection.close().catch(() => undefined);
+    await entry.slot?.release();
+  }
+}

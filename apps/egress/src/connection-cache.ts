@@ -6,9 +6,12 @@
 //
 //   acquire(): an idle connection to the same address, port, TLS policy and
 //              credentials if one is still usable; else a slot and a new one;
-//              'busy' when the destination has no free slot.
-//   release(): back to idle (closed after idleMs, or after maxMessages
-//              transactions), or closed when it is no longer usable.
+//              with no free slot, the next of this process's connections to
+//              the same next hop to be released, or a slot freed by any
+//              process (asked again every 50 ms), for up to waitMs; else 'busy'.
+//   release(): to a waiting acquire(), or back to idle (closed after idleMs,
+//              or after maxMessages transactions), or closed when it is no
+//              longer usable.
 //
 // Does not: decide what a failed connection means for the recipients.
 
@@ -32,6 +35,8 @@ export interface ConnectionCacheOptions {
   readonly slots: DestinationSlots | null;
   readonly idleMs: number;
   readonly maxMessages: number;
+  /** How long acquire() waits for one of this process's connections when no slot is free; default 5 s. */
+  readonly waitMs?: number;
 }
 
 interface Entry {
@@ -46,6 +51,8 @@ export class ConnectionCache {
   readonly #o: ConnectionCacheOptions;
   readonly #idle = new Map<string, Entry[]>();
   readonly #entries = new Map<NextHopConnection, Entry>();
+  /** Key → acquire() calls waiting for a connection to be released. */
+  readonly #waiting = new Map<string, ((entry: Entry | null) => void)[]>();
   #closed = false;
 
   constructor(options: ConnectionCacheOptions) {
@@ -64,8 +71,20 @@ export class ConnectionCache {
         return { kind: 'connection', lease: { connection: entry.connection, fresh: false } };
       await this.#drop(entry);
     }
-    const slot = this.#o.slots === null ? null : await this.#o.slots.acquire(`${address}:${port}`);
-    if (this.#o.slots !== null && slot === null) return { kind: 'busy' };
+    let slot: DestinationSlot | null = null;
+    if (this.#o.slots !== null) {
+      const deadline = Date.now() + (this.#o.waitMs ?? 5000);
+      for (;;) {
+        slot = await this.#o.slots.acquire(`${address}:${port}`);
+        if (slot !== null) break;
+        // A connection of this process handed over, or a slot freed anywhere.
+        const handed = await this.#wait(key, Math.min(50, deadline - Date.now()));
+        if (handed !== null) {
+          return { kind: 'connection', lease: { connection: handed.connection, fresh: false } };
+        }
+        if (Date.now() >= deadline) return { kind: 'busy' };
+      }
+    }
     const opened = await this.#o.open(options);
     if (!opened.ok) {
       await slot?.release();
@@ -83,6 +102,11 @@ export class ConnectionCache {
     entry.uses++;
     if (this.#closed || !entry.connection.reusable || entry.uses >= this.#o.maxMessages) {
       await this.#drop(entry);
+      return;
+    }
+    const waiter = this.#waiting.get(entry.key)?.shift();
+    if (waiter !== undefined) {
+      waiter(entry);
       return;
     }
     entry.idle = setTimeout(() => {
@@ -107,9 +131,26 @@ export class ConnectionCache {
   /** QUITs every idle connection; connections in use close when released. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const list of this.#waiting.values()) for (const waiter of [...list]) waiter(null);
     const idle = [...this.#idle.values()].flat();
     this.#idle.clear();
     await Promise.all(idle.map((entry) => this.#drop(entry)));
+  }
+
+  #wait(key: string, ms: number): Promise<Entry | null> {
+    return new Promise((resolve) => {
+      let list = this.#waiting.get(key);
+      if (list === undefined) this.#waiting.set(key, (list = []));
+      const done = (entry: Entry | null): void => {
+        clearTimeout(timer);
+        const at = list.indexOf(done);
+        if (at >= 0) list.splice(at, 1);
+        resolve(entry);
+      };
+      const timer = setTimeout(() => done(null), Math.max(1, ms));
+      timer.unref();
+      list.push(done);
+    });
   }
 
   async #drop(entry: Entry): Promise<void> {

@@ -66,7 +66,26 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
   const egressConfig = config.egress;
   const logger = deps.logger ?? createLogger({ service: 'egress', level: config.log.level });
   const registry = deps.registry ?? createRegistry({ collectDefaults: true });
-  const metrics = createEgressMetrics(registry);
+  let deliveriesQueue: Queue | null = null;
+  const metrics = createEgressMetrics(registry, () =>
+    deliveriesQueue === null
+      ? null
+      : {
+          counts: async () => {
+            const c = await deliveriesQueue!.getJobCounts('waiting', 'active', 'delayed', 'failed');
+            return {
+              waiting: c['waiting'] ?? 0,
+              active: c['active'] ?? 0,
+              delayed: c['delayed'] ?? 0,
+              failed: c['failed'] ?? 0,
+            };
+          },
+          receivedTimes: async (limit) => {
+            const jobs = await deliveriesQueue!.getJobs(['waiting', 'delayed'], 0, limit - 1, true);
+            return jobs.map((job) => (job.data as DeliveryJobV1).receivedAt);
+          },
+        },
+  );
   const instance = deps.instance ?? `${config.ingress.hostname}:${process.pid}`;
   const url = config.redis.url;
   if (url === null)
@@ -203,7 +222,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         commits: new GroupCommit({ pool, ttlSeconds: ATTEMPT_TTL_SECONDS }),
         queues: {
           transactions: queueOf(QUEUES.transactions),
-          deliveries: queueOf(QUEUES.deliveries),
+          deliveries: (deliveriesQueue = queueOf(QUEUES.deliveries)),
         },
         retry: egressConfig.retry,
         dependencies,

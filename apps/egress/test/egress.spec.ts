@@ -270,4 +270,25 @@ describe('connections', () => {
     expect(next.maxConcurrent).toBeGreaterThanOrEqual(1);
     for (const job of jobs) await gone(c, job.messageId, job.bodyKey);
   }, 60_000);
+
+  it('export the queue from Redis: deferred deliveries and the oldest message age', async () => {
+    const next = await sink({ faults: [{ stage: 'rcpt', action: { reply: 451, text: 'busy' } }] });
+    const c = await start(
+      (c) => (c.egress.retry = { scheduleMs: [60_000], maxLifetimeMs: 600_000 }),
+    );
+    const egress = started[0]!;
+    await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<x@sink.test>'],
+      receivedAt: new Date(Date.now() - 90_000),
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${egress.health!.url}/metrics`)).text();
+      return /^petrel_egress_deliveries\{state="delayed"\} 1$/m.test(text) ? text : undefined;
+    });
+    const oldest = Number(/^petrel_egress_oldest_delivery_seconds (\S+)$/m.exec(metrics)![1]);
+    expect(oldest).toBeGreaterThanOrEqual(90);
+    expect(metrics).toMatch(/^petrel_egress_attempts_total\{outcome="deferred",class="4"\} 1$/m);
+  });
 });

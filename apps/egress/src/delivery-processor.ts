@@ -19,9 +19,10 @@
 // Does not: hold connections open between deliveries (each attempt opens and
 // QUITs its own), or limit connections per destination.
 
-import type { DsnRecipient } from '@petrel/dsn';
 import {
+  failedRecipient,
   makeBounce,
+  readHeaders,
   newMessageId,
   queueAdjustRefs,
   queueTransaction,
@@ -38,9 +39,6 @@ import {
   type AttemptDependencies,
   type RecipientResult,
 } from './delivery-attempt.js';
-
-/** The original's header section is at most this long for the DSN. */
-const HEADER_BYTES = 128 * 1024;
 
 export interface ProcessorOptions {
   readonly prefix: string;
@@ -148,8 +146,10 @@ export class DeliveryProcessor {
               reversePath: data.reversePath,
               origin: data.origin,
             },
-            recipients: bounced.map((r) => dsnRecipient(r, now)),
-            headers: await this.#headers(data.bodyKey),
+            recipients: bounced.map((r) =>
+              failedRecipient({ ...r, reply: r.lastReply!, at: new Date(r.lastReply!.at) }),
+            ),
+            headers: await readHeaders(o.redis, data.bodyKey),
           });
     const committed = await o.commits.commit(
       `${o.prefix}:attempt:${data.id}:${attempt}`,
@@ -184,33 +184,4 @@ export class DeliveryProcessor {
     const remaining = Date.parse(data.receivedAt) + maxLifetimeMs - now.getTime();
     return Math.max(1, Math.min(Math.round(jittered), remaining));
   }
-
-  async #headers(key: string): Promise<Buffer> {
-    const head = await this.#o.redis.getrangeBuffer(key, 0, HEADER_BYTES - 1);
-    const end = head.indexOf('\r\n\r\n');
-    return end < 0 ? head : head.subarray(0, end + 4);
-  }
-}
-
-function dsnRecipient(recipient: DeliveryRecipient, now: Date): DsnRecipient {
-  const reply = recipient.lastReply!;
-  const at = recipient.forwardPath.lastIndexOf(':');
-  const finalRecipient = recipient.forwardPath.startsWith('@')
-    ? recipient.forwardPath.slice(at + 1)
-    : recipient.forwardPath;
-  const klass = Math.floor(reply.code / 100);
-  return {
-    finalRecipient,
-    ...(recipient.original !== finalRecipient ? { originalRecipient: recipient.original } : {}),
-    action: 'failed',
-    status: reply.enhanced ?? `${klass}.0.0`,
-    diagnostic: {
-      type: reply.synthetic ? 'x-petrel' : 'smtp',
-      text: `${reply.code}${reply.enhanced === null ? '' : ` ${reply.enhanced}`} ${reply.text}`,
-    },
-    ...(reply.synthetic || reply.host === null
-      ? {}
-      : { remoteMta: reply.host.replace(/\[.*$/, '') }),
-    lastAttemptDate: new Date(reply.at ?? now.toISOString()),
-  };
 }

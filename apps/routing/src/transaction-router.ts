@@ -17,14 +17,15 @@
 //
 // Does not: resolve anything (recipient-router.ts), or run the worker.
 
-import type { DsnRecipient } from '@petrel/dsn';
 import {
   ConnectionPool,
   GroupCommit,
   DELIVERY_JOB_NAME,
   DELIVERY_JOB_OPTIONS,
   deliveryJobId,
+  failedRecipient,
   makeBounce,
+  readHeaders,
   newMessageId,
   queueAdjustRefs,
   queueTransaction,
@@ -41,8 +42,6 @@ import type { RecipientFailure, RecipientRouter, RoutingPlan } from './recipient
 const FORGET_BATCH_MS = 100;
 /** How long a routed key outlives its commit when nothing deletes it (a crash). */
 const ROUTED_TTL_SECONDS = 7 * 24 * 3600;
-/** The original's header section is at most this long for the DSN (Postfix: 64 KB header_size_limit was 102400). */
-const HEADER_BYTES = 128 * 1024;
 
 export interface TransactionRouterOptions {
   readonly prefix: string;
@@ -135,11 +134,13 @@ export class TransactionRouter {
             instance: o.instance,
             now,
             original: job,
-            recipients: bounced.map((failure) => dsnRecipient(failure, now)),
+            recipients: bounced.map(({ recipient, reply }) =>
+              failedRecipient({ ...recipient, reply: { ...reply, synthetic: true }, at: now }),
+            ),
             headers:
               bounced.length === 0 || job.reversePath.mailbox === null
                 ? Buffer.alloc(0)
-                : await this.#headers(job.bodyKey),
+                : await readHeaders(o.redis, job.bodyKey),
           });
 
     const routedAt = now.toISOString();
@@ -215,26 +216,4 @@ export class TransactionRouter {
     const keys = this.#forgotten.splice(0);
     if (keys.length > 0) await this.#o.redis.unlink(...keys).catch(() => undefined);
   }
-
-  async #headers(key: string): Promise<Buffer> {
-    const head = await this.#o.redis.getrangeBuffer(key, 0, HEADER_BYTES - 1);
-    const end = head.indexOf('\r\n\r\n');
-    return end < 0 ? head : head.subarray(0, end + 4);
-  }
-}
-
-function dsnRecipient(failure: RecipientFailure, now: Date): DsnRecipient {
-  const { recipient, reply } = failure;
-  const at = recipient.forwardPath.lastIndexOf(':');
-  const finalRecipient = recipient.forwardPath.startsWith('@')
-    ? recipient.forwardPath.slice(at + 1)
-    : recipient.forwardPath;
-  return {
-    finalRecipient,
-    ...(recipient.original !== finalRecipient ? { originalRecipient: recipient.original } : {}),
-    action: 'failed',
-    status: reply.enhanced,
-    diagnostic: { type: 'x-petrel', text: `${reply.code} ${reply.enhanced} ${reply.text}` },
-    lastAttemptDate: now,
-  };
 }

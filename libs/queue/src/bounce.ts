@@ -14,7 +14,7 @@
 
 import { buildDsn, DsnError, type Dsn, type DsnInput, type DsnRecipient } from '@petrel/dsn';
 import { formatMailbox, type Path } from '@petrel/smtp';
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import { Job } from 'bullmq';
 import { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
@@ -130,4 +130,53 @@ export async function queueTransaction(
     jobId,
   );
   await job.addJob(multi as never);
+}
+
+/** The original's header section is at most this long in a DSN. */
+const HEADER_BYTES = 128 * 1024;
+
+/** The header section of a stored body (through its blank line), for a DSN. */
+export async function readHeaders(redis: Redis, bodyKey: string): Promise<Buffer> {
+  const head = await redis.getrangeBuffer(bodyKey, 0, HEADER_BYTES - 1);
+  const end = head.indexOf('\r\n\r\n');
+  return end < 0 ? head : head.subarray(0, end + 4);
+}
+
+/** A recipient that failed, as a DSN reports it. */
+export interface FailedRecipient {
+  /** As sent: the mailbox, or with an honoured source route "@b:user@c". */
+  readonly forwardPath: string;
+  /** As the client gave it. */
+  readonly original: string;
+  readonly reply: {
+    readonly code: number;
+    readonly enhanced: string | null;
+    readonly text: string;
+    /** Petrel's own reply (x-petrel), not a remote MTA's (smtp). */
+    readonly synthetic: boolean;
+    /** The remote MTA, "name[address]:port", when it gave the reply. */
+    readonly host?: string | null;
+  };
+  readonly at: Date;
+}
+
+export function failedRecipient(failure: FailedRecipient): DsnRecipient {
+  const { forwardPath, original, reply } = failure;
+  const finalRecipient = forwardPath.startsWith('@')
+    ? forwardPath.slice(forwardPath.lastIndexOf(':') + 1)
+    : forwardPath;
+  const enhanced = reply.enhanced ?? `${Math.floor(reply.code / 100)}.0.0`;
+  const remote = reply.synthetic ? null : (reply.host ?? null);
+  return {
+    finalRecipient,
+    ...(original !== finalRecipient ? { originalRecipient: original } : {}),
+    action: 'failed',
+    status: enhanced,
+    diagnostic: {
+      type: reply.synthetic ? 'x-petrel' : 'smtp',
+      text: `${reply.code}${reply.enhanced === null ? '' : ` ${reply.enhanced}`} ${reply.text}`,
+    },
+    ...(remote === null ? {} : { remoteMta: remote.replace(/\[.*$/, '') }),
+    lastAttemptDate: failure.at,
+  };
 }

@@ -43,7 +43,15 @@ export {
 } from './delivery-job.js';
 export { adjustRefs, defineAdjustRefs, queueAdjustRefs } from './message-refs.js';
 export { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
-export { makeBounce, queueTransaction, type Bounce, type BounceInput } from './bounce.js';
+export {
+  failedRecipient,
+  makeBounce,
+  queueTransaction,
+  readHeaders,
+  type Bounce,
+  type BounceInput,
+  type FailedRecipient,
+} from './bounce.js';
 export { ConnectionPool, type ConnectionPoolOptions } from './connection-pool.js';
 export { GroupCommit, type Fill, type GroupCommitOptions } from './group-commit.js';
 export {

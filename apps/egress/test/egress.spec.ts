@@ -185,18 +185,36 @@ describe('delivery', () => {
     expect(await waitingTransactions(redis, c)).toEqual([]);
   });
 
-  it('replays SOML as MAIL when the next hop refuses it (RFC 821 "or": the mailbox satisfies it)', async () => {
+  it('replays SOML and SAML as MAIL when the next hop refuses them; bounces a SEND it refuses (RFC 821 §3.4)', async () => {
     const next = await sink();
     const c = await start();
-    const job = await enqueueDelivery(redis, c, {
-      from: '<sender@a.test>',
+    const hops = [{ host: next.host, preference: 0, port: next.port }];
+    for (const verb of ['SOML', 'SAML'] as const) {
+      const job = await enqueueDelivery(redis, c, {
+        from: '<a@a.test>',
+        to: [`<${verb}@sink.test>`],
+        verb,
+        hops,
+      });
+      await gone(c, job.messageId, job.bodyKey);
+    }
+    expect(next.messages.map((m) => m.rcptTo)).toEqual([['SOML@sink.test'], ['SAML@sink.test']]);
+    // SEND asks for the terminal only: a next hop that refuses it gets no mailbox delivery.
+    const send = await enqueueDelivery(redis, c, {
+      from: '<a@a.test>',
       to: ['<x@sink.test>'],
-      verb: 'SOML',
-      hops: [{ host: next.host, preference: 0, port: next.port }],
+      verb: 'SEND',
+      hops,
     });
-    const [message] = await next.waitForMessages(1);
-    expect(message!.rcptTo).toEqual(['x@sink.test']);
-    await gone(c, job.messageId, job.bodyKey);
+    const [dsn] = await eventually(async () => {
+      const waiting = await waitingTransactions(redis, c);
+      return waiting.length === 1 ? waiting : undefined;
+    });
+    expect(dsn!.body).toMatch(
+      /Final-Recipient: rfc822; x@sink\.test\r\nAction: failed\r\nStatus: 5\.\d+\.\d+/,
+    );
+    await gone(c, send.messageId, send.bodyKey);
+    expect(next.messages).toHaveLength(2);
   });
 
   it('sends an 8-bit body as it is to a next hop without 8BITMIME, and bounces a UTF-8 recipient to one without SMTPUTF8', async () => {

@@ -26,9 +26,9 @@ import {
   ConnectionPool,
   DestinationSlots,
   createRedis,
-  createWorkerRedis,
   GroupCommit,
   QUEUES,
+  workerOptions,
   type DeliveryJobV1,
 } from '@petrel/queue';
 import { customReply } from '@petrel/smtp';
@@ -41,7 +41,6 @@ import { DeliveryProcessor, type AttemptOutcome } from './delivery-processor.js'
 import { createEgressMetrics, type EgressMetrics } from './egress-metrics.js';
 import { NextHopConnection } from './next-hop/index.js';
 
-const MAX_STALLED = 2_147_483_647;
 const ATTEMPT_TTL_SECONDS = 7 * 24 * 3600;
 
 export interface EgressDependencies {
@@ -274,15 +273,13 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
             throw err;
           }
         },
-        {
-          connection: createWorkerRedis(url, { name: `petrel-egress-worker-${instance}` }),
+        workerOptions({
+          url,
+          name: `petrel-egress-worker-${instance}`,
           prefix,
           concurrency: egressConfig.concurrency,
-          lockDuration: egressConfig.lockDurationMs,
-          stalledInterval: egressConfig.lockDurationMs,
-          maxStalledCount: MAX_STALLED,
-          autorun: false,
-        },
+          lockDurationMs: egressConfig.lockDurationMs,
+        }),
       );
       worker.on('failed', (job, err) => {
         if (err.name === 'DelayedError') return;

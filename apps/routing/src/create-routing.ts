@@ -25,8 +25,8 @@ import {
 import {
   ConnectionPool,
   createRedis,
-  createWorkerRedis,
   QUEUES,
+  workerOptions,
   type TransactionJobV1,
 } from '@petrel/queue';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -40,9 +40,6 @@ import type { Resolution } from './resolution.js';
 import { createRoutingMetrics, type RoutingMetrics } from './routing-metrics.js';
 import { TransactionRouter, type RoutingOutcome } from './transaction-router.js';
 import { TransportMap } from './transport-map.js';
-
-/** BullMQ compares it in Lua: effectively never. */
-const MAX_STALLED = 2_147_483_647;
 
 export interface RoutingDependencies {
   readonly logger?: Logger;
@@ -210,15 +207,13 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
           );
           return outcome.status;
         },
-        {
-          connection: createWorkerRedis(url, { name: `petrel-routing-worker-${instance}` }),
+        workerOptions({
+          url,
+          name: `petrel-routing-worker-${instance}`,
           prefix,
           concurrency: routingConfig.concurrency,
-          lockDuration: routingConfig.lockDurationMs,
-          stalledInterval: routingConfig.lockDurationMs,
-          maxStalledCount: MAX_STALLED,
-          autorun: false,
-        },
+          lockDurationMs: routingConfig.lockDurationMs,
+        }),
       );
       worker.on('completed', (job) => {
         if (job.id !== undefined) router.forget(job.id);

@@ -23,6 +23,7 @@
 
 import type { MailParameters, Path, TransactionVerb } from '@petrel/smtp';
 import type { JobsOptions } from 'bullmq';
+import { UNLIMITED } from './worker-options.js';
 
 export type DeliveryRecipientState = 'pending' | 'delivered' | 'deferred' | 'bounced';
 
@@ -106,7 +107,7 @@ export const DELIVERY_JOB_NAME = 'delivery';
  * routing's guarantee (the routed key), not the job id's.
  */
 export const DELIVERY_JOB_OPTIONS: JobsOptions = {
-  attempts: 2_147_483_647,
+  attempts: UNLIMITED,
   backoff: { type: 'fixed', delay: 5_000, jitter: 0.5 },
   removeOnComplete: true,
   removeOnFail: false,

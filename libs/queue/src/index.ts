@@ -59,3 +59,4 @@ export {
   type DestinationSlot,
   type DestinationSlotsOptions,
 } from './destination-slots.js';
+export { UNLIMITED, workerOptions } from './worker-options.js';

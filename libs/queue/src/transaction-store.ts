@@ -50,6 +50,7 @@ import {
   type RedisFacts,
 } from './redis-facts.js';
 import { QUEUES } from './queues.js';
+import { UNLIMITED } from './worker-options.js';
 import { isReplyError, StoreError, toStoreError } from './store-error.js';
 import {
   assertSafeEnvelope,
@@ -78,8 +79,6 @@ export interface TransactionStoreOptions {
 /** The part of a transaction the caller supplies; the store adds v, size and bodyKey. */
 export type TransactionRecord = Omit<TransactionJobV1, 'v' | 'bodyKey' | 'size'>;
 
-/** Effectively unlimited: BullMQ stores attempts as a number compared in Lua. */
-const ATTEMPTS = 2_147_483_647;
 const DEPTH_CACHE_MS = 1_000;
 /**
  * The body's SET may take longer than the client's command timeout allows a
@@ -90,7 +89,7 @@ const BODY_OCTETS_PER_MS = 10_000;
 
 /** The options of every `transactions` job (ingress's, and the DSNs and routing retries others add). */
 export const TRANSACTION_JOB_OPTIONS: JobsOptions = {
-  attempts: ATTEMPTS,
+  attempts: UNLIMITED,
   backoff: { type: 'fixed', delay: 5_000, jitter: 0.5 },
   removeOnComplete: true,
   removeOnFail: false,

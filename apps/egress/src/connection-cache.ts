@@ -1,7 +1,7 @@
 // Connections to next hops, kept open between deliveries (RFC 5321 §4.1.1.5:
 // RSET before each later transaction, which libs/smtp's client does) and
 // limited per destination across every egress process (libs/queue
-// destination-slots.ts). A connection holds its destination slot from its
+// leased-slots.ts). A connection holds its destination slot from its
 // opening to its closing, idle time included.
 //
 //   acquire(): an idle connection to the same address, port, TLS policy and
@@ -15,7 +15,7 @@
 //
 // Does not: decide what a failed connection means for the recipients.
 
-import type { DestinationSlot, DestinationSlots } from '@petrel/queue';
+import type { LeasedSlot, LeasedSlots } from '@petrel/queue';
 import type { NextHopConnection, NextHopOptions, OpenResult } from './next-hop/index.js';
 
 export interface Lease {
@@ -31,8 +31,12 @@ export type Acquired =
 
 export interface ConnectionCacheOptions {
   open(options: NextHopOptions): Promise<OpenResult>;
-  /** null: no limit. */
-  readonly slots: DestinationSlots | null;
+  /** Connections per destination across processes (leases in Redis); null: no limit. */
+  readonly slots: {
+    readonly leases: LeasedSlots;
+    readonly prefix: string;
+    readonly limit: number;
+  } | null;
   readonly idleMs: number;
   readonly maxMessages: number;
   /** How long acquire() waits for one of this process's connections when no slot is free; default 5 s. */
@@ -42,7 +46,7 @@ export interface ConnectionCacheOptions {
 interface Entry {
   readonly key: string;
   readonly connection: NextHopConnection;
-  readonly slot: DestinationSlot | null;
+  readonly slot: LeasedSlot | null;
   uses: number;
   idle: NodeJS.Timeout | null;
 }
@@ -71,11 +75,12 @@ export class ConnectionCache {
         return { kind: 'connection', lease: { connection: entry.connection, fresh: false } };
       await this.#drop(entry);
     }
-    let slot: DestinationSlot | null = null;
+    let slot: LeasedSlot | null = null;
     if (this.#o.slots !== null) {
       const deadline = Date.now() + (this.#o.waitMs ?? 5000);
       for (;;) {
-        slot = await this.#o.slots.acquire(`${address}:${port}`);
+        const { leases, prefix, limit } = this.#o.slots;
+        slot = await leases.acquire(`${prefix}:slots:${address}:${port}`, limit);
         if (slot !== null) break;
         // A connection of this process handed over, or a slot freed anywhere.
         const handed = await this.#wait(key, Math.min(50, deadline - Date.now()));
@@ -87,7 +92,7 @@ export class ConnectionCache {
     }
     const opened = await this.#o.open(options);
     if (!opened.ok) {
-      await slot?.release();
+      await slot?.release().catch(() => undefined);
       return { kind: 'failed', failure: opened };
     }
     const entry: Entry = { key, connection: opened.connection, slot, uses: 0, idle: null };
@@ -157,6 +162,6 @@ export class ConnectionCache {
     if (entry.idle !== null) clearTimeout(entry.idle);
     this.#entries.delete(entry.connection);
     await entry.connection.close().catch(() => undefined);
-    await entry.slot?.release();
+    await entry.slot?.release().catch(() => undefined);
   }
 }

@@ -24,7 +24,7 @@ import {
 } from '@petrel/observability';
 import {
   ConnectionPool,
-  DestinationSlots,
+  LeasedSlots,
   createRedis,
   GroupCommit,
   QUEUES,
@@ -153,7 +153,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
 
   let redis: Redis | null = null;
   let pool: ConnectionPool | null = null;
-  let slots: DestinationSlots | null = null;
+  let slots: LeasedSlots | null = null;
   let connections: ConnectionCache | null = null;
   let worker: Worker | null = null;
   const queues: Queue[] = [];
@@ -197,13 +197,11 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         commandTimeoutMs: config.redis.commandTimeoutMs,
         name: `petrel-egress-${instance}`,
       });
-      slots =
-        egressConfig.connectionsPerDestination === 0
-          ? null
-          : new DestinationSlots({ redis, prefix, limit: egressConfig.connectionsPerDestination });
+      const limit = egressConfig.connectionsPerDestination;
+      slots = limit === 0 ? null : new LeasedSlots({ redis, owner: `egress:${instance}` });
       connections = new ConnectionCache({
         open: (options) => NextHopConnection.open(options),
-        slots,
+        slots: slots === null ? null : { leases: slots, prefix, limit },
         idleMs: egressConfig.connectionCache.idleMs,
         maxMessages: egressConfig.connectionCache.maxMessages,
       });

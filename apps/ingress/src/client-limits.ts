@@ -1,7 +1,8 @@
 // Per-client-address limits that hold across every ingress replica, because
 // their state lives in Redis (SAFETY.md "Limits and abuse"; ingress answers
 // 421 4.7.0 when one is exceeded):
-//   - concurrent connections: a sorted set per address of connection ids,
+//   - concurrent connections (libs/queue leased-slots.ts): a sorted set per
+//     address of connection ids,
 //     each scored by its lease expiry. The replica that holds a connection
 //     refreshes the lease while the connection is open; a replica that
 //     crashes stops refreshing, so its connections stop counting after one
@@ -24,7 +25,7 @@
 // an IPv4-mapped IPv6 address counts as its IPv4 address), or decide the
 // reply; it answers allowed or not.
 
-import { randomBytes } from 'node:crypto';
+import { LeasedSlots } from '@petrel/queue';
 import type { Redis } from 'ioredis';
 
 export interface ClientLimiterOptions {
@@ -57,41 +58,6 @@ export interface ConnectionSlot {
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
-
-/**
- * Opens a connection if the address has fewer than the limit open.
- *   KEYS[1] sorted set: member = connection id, score = lease expiry (ms)
- *   ARGV[1] connection id, ARGV[2] lease (ms), ARGV[3] limit
- * Returns 1 (recorded) or 0 (over the limit, nothing recorded).
- */
-const OPEN_CONNECTION = `${NOW}
-local lease = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], lease)
-return 1
-`;
-
-/**
- * Extends the leases of connections still open (never re-adds one that is gone).
- *   KEYS[1] sorted set as above
- *   ARGV[1] lease (ms), ARGV[2..n] connection ids
- * Returns how many were extended.
- */
-const REFRESH_CONNECTIONS = `${NOW}
-local lease = tonumber(ARGV[1])
-local extended = 0
-for i = 2, #ARGV do
-  extended = extended + redis.call('ZADD', KEYS[1], 'XX', 'CH', now + lease, ARGV[i])
-end
-if extended > 0 then
-  redis.call('PEXPIRE', KEYS[1], lease)
-end
-return extended
 `;
 
 /**
@@ -132,8 +98,6 @@ return estimate + 1 < limit and 1 or 0
 `;
 
 interface LimitCommands {
-  petrelOpenConnection(key: string, id: string, leaseMs: number, limit: number): Promise<number>;
-  petrelRefreshConnections(key: string, leaseMs: number, ...ids: string[]): Promise<number>;
   petrelSlidingWindow(
     key: string,
     windowMs: number,
@@ -143,8 +107,6 @@ interface LimitCommands {
 }
 
 const SCRIPTS: Record<keyof LimitCommands, string> = {
-  petrelOpenConnection: OPEN_CONNECTION,
-  petrelRefreshConnections: REFRESH_CONNECTIONS,
   petrelSlidingWindow: SLIDING_WINDOW,
 };
 
@@ -163,12 +125,8 @@ export function clientKey(address: string): string {
 export class ClientLimiter {
   readonly #options: ClientLimiterOptions;
   readonly #redis: Redis & LimitCommands;
-  readonly #leaseMs: number;
-  readonly #idPrefix: string;
-  #sequence = 0;
-  /** Connections this replica holds open: id -> key. */
-  readonly #open = new Map<string, string>();
-  #refreshTimer: NodeJS.Timeout | null = null;
+  /** Connection leases (libs/queue leased-slots.ts). */
+  readonly #connections: LeasedSlots;
 
   constructor(options: ClientLimiterOptions) {
     for (const name of [
@@ -183,8 +141,12 @@ export class ClientLimiter {
       }
     }
     this.#options = options;
-    this.#leaseMs = options.connectionLeaseMs ?? 60_000;
-    this.#idPrefix = `${options.instance}:${randomBytes(4).toString('hex')}`;
+    this.#connections = new LeasedSlots({
+      redis: options.redis,
+      owner: options.instance,
+      ...(options.connectionLeaseMs === undefined ? {} : { leaseMs: options.connectionLeaseMs }),
+      ready: () => this.#ready(),
+    });
     const redis = options.redis as Redis & Partial<LimitCommands>;
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       if (typeof redis[name as keyof LimitCommands] !== 'function')
@@ -197,22 +159,8 @@ export class ClientLimiter {
   async openConnection(address: string): Promise<ConnectionSlot> {
     const limit = this.#options.connectionsPerClient;
     if (limit === 0) return ALLOWED_WITHOUT_LIMIT;
-    this.#ready();
-    const key = this.#key('conn', address);
-    const id = `${this.#idPrefix}:${(++this.#sequence).toString(36)}`;
-    const opened = await this.#redis.petrelOpenConnection(key, id, this.#leaseMs, limit);
-    if (opened !== 1) return REFUSED;
-    this.#open.set(id, key);
-    this.#startRefreshing();
-    return {
-      allowed: true,
-      release: async () => {
-        if (!this.#open.delete(id)) return;
-        if (this.#open.size === 0) this.#stopRefreshing();
-        this.#ready();
-        await this.#redis.zrem(key, id);
-      },
-    };
+    const slot = await this.#connections.acquire(this.#key('conn', address), limit);
+    return slot === null ? REFUSED : { allowed: true, release: () => slot.release() };
   }
 
   /** Counts a message from the address; false (not counted) when it is over the per-minute rate. */
@@ -253,8 +201,7 @@ export class ClientLimiter {
 
   /** Stops refreshing (open slots then lapse after one lease, as after a crash). Does not close Redis. */
   close(): void {
-    this.#stopRefreshing();
-    this.#open.clear();
+    this.#connections.close();
   }
 
   #key(kind: string, address: string): string {
@@ -266,35 +213,5 @@ export class ClientLimiter {
     const status = this.#redis.status;
     if (status !== 'ready')
       throw new Error(`client limits: Redis unavailable (connection ${status})`);
-  }
-
-  #startRefreshing(): void {
-    if (this.#refreshTimer !== null) return;
-    this.#refreshTimer = setInterval(
-      () => void this.#refresh(),
-      Math.max(1, Math.floor(this.#leaseMs / 3)),
-    );
-    this.#refreshTimer.unref();
-  }
-
-  #stopRefreshing(): void {
-    if (this.#refreshTimer === null) return;
-    clearInterval(this.#refreshTimer);
-    this.#refreshTimer = null;
-  }
-
-  async #refresh(): Promise<void> {
-    if (this.#open.size === 0 || this.#redis.status !== 'ready') return;
-    const byKey = new Map<string, string[]>();
-    for (const [id, key] of this.#open) {
-      const ids = byKey.get(key);
-      if (ids === undefined) byKey.set(key, [id]);
-      else ids.push(id);
-    }
-    await Promise.all(
-      [...byKey].map(([key, ids]) =>
-        this.#redis.petrelRefreshConnections(key, this.#leaseMs, ...ids).catch(() => 0),
-      ),
-    );
   }
 }

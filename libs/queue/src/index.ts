@@ -54,9 +54,5 @@ export {
 } from './bounce.js';
 export { ConnectionPool, type ConnectionPoolOptions } from './connection-pool.js';
 export { GroupCommit, type Fill, type GroupCommitOptions } from './group-commit.js';
-export {
-  DestinationSlots,
-  type DestinationSlot,
-  type DestinationSlotsOptions,
-} from './destination-slots.js';
+export { LeasedSlots, type LeasedSlot, type LeasedSlotsOptions } from './leased-slots.js';
 export { UNLIMITED, workerOptions } from './worker-options.js';

@@ -2,11 +2,11 @@
 // their state lives in Redis (SAFETY.md "Limits and abuse"; ingress answers
 // 421 4.7.0 when one is exceeded):
 //   - concurrent connections (libs/queue leased-slots.ts): a sorted set per
-//     address of connection ids,
-//     each scored by its lease expiry. The replica that holds a connection
-//     refreshes the lease while the connection is open; a replica that
-//     crashes stops refreshing, so its connections stop counting after one
-//     lease (60 s by default) instead of blocking the client forever;
+//     address of connection ids, each scored by its lease expiry. The replica
+//     that holds a connection refreshes the lease while the connection is
+//     open; a replica that crashes stops refreshing, so its connections stop
+//     counting after one lease (60 s by default) instead of blocking the
+//     client forever;
 //   - messages per minute and authentication failures per hour: a sliding
 //     window estimated from two fixed windows (the previous window's count
 //     weighted by how much of it is still inside the sliding window, plus

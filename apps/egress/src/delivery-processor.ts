@@ -25,6 +25,7 @@ import {
   readHeaders,
   newMessageId,
   queueAdjustRefs,
+  queueEvent,
   queueTransaction,
   refsKey,
   type DeliveryJobV1,
@@ -157,6 +158,21 @@ export class DeliveryProcessor {
         // The object form: BullMQ's MULTI takes hset(key, { field: value }) only.
         multi.hset(o.queues.deliveries.toKey(data.id), { data: JSON.stringify(updated) });
         if (bounce !== null) await queueTransaction(multi, o.queues.transactions, bounce);
+        queueEvent(multi, o.prefix, data.messageId, {
+          event: 'attempt',
+          service: 'egress',
+          instance: o.instance,
+          at: now.toISOString(),
+          delivery: data.id,
+          attempt,
+          recipients: results.map((r) => ({
+            to: recipients[r.index]!.forwardPath,
+            state: recipients[r.index]!.state,
+            reply: recipients[r.index]!.lastReply,
+          })),
+          nextAttemptAt,
+          dsn: bounce?.job.id ?? null,
+        });
         if (!deferred)
           queueAdjustRefs(
             multi,

@@ -17,6 +17,8 @@ import {
   type RedisHandle,
   type TestSink,
 } from '@petrel/testing';
+import { readEvents } from '@petrel/queue';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -85,9 +87,10 @@ describe('the whole relay', () => {
     sinks.push(hostA, hostC);
     const smtpPort = await freePort();
     const deadDns = await freePort(); // nothing answers: no query may leave the machine
+    const prefix = uniquePrefix('relay');
     const common = {
       PETREL_REDIS__URL: server.url,
-      PETREL_REDIS__PREFIX: `'${uniquePrefix('relay')}'`,
+      PETREL_REDIS__PREFIX: `'${prefix}'`,
       PETREL_REDIS__DURABILITY: 'none',
       PETREL_INGRESS__HOSTNAME: 'relay.petrel.test',
       PETREL_INGRESS__LISTENERS: `[{host: 127.0.0.1, port: ${smtpPort}}]`,
@@ -116,6 +119,37 @@ describe('the whole relay', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect([hostA.messages.length, hostC.messages.length]).toEqual([1, 1]);
+
+    // The message's history, as relayctl trace will read it.
+    const id = /with ESMTP id ([0-9A-Z]{26})/.exec(atA!.body.toString('latin1'))![1]!;
+    const redis = new Redis(server.url);
+    try {
+      const events = await eventually(async () => {
+        const found = await readEvents(redis, prefix, id);
+        return found.length === 4 ? found : undefined;
+      });
+      expect(events.map((e) => [e.event, e.service])).toEqual([
+        ['received', 'ingress'],
+        ['routed', 'routing'],
+        ['attempt', 'egress'],
+        ['attempt', 'egress'],
+      ]);
+      expect(events[0]).toMatchObject({
+        from: 'sender@client.test',
+        to: ['x@a.test', 'y@b.test', 'z@c.test'],
+      });
+      expect((events[1]!['deliveries'] as unknown[]).length).toBe(2);
+      const delivered = events
+        .slice(2)
+        .flatMap((e) => e['recipients'] as { to: string; state: string }[]);
+      expect(delivered.map((r) => [r.to, r.state]).sort()).toEqual([
+        ['x@a.test', 'delivered'],
+        ['y@b.test', 'delivered'],
+        ['z@c.test', 'delivered'],
+      ]);
+    } finally {
+      redis.disconnect();
+    }
   }, 90_000);
 
   it('bounces what expires: the DSN reaches the next hop of the sender and parses as a multipart/report', async () => {

@@ -21,7 +21,7 @@ import {
   type HealthServer,
   type Logger,
 } from '@petrel/observability';
-import { createRedis, TransactionStore } from '@petrel/queue';
+import { createRedis, recordEvent, TransactionStore } from '@petrel/queue';
 import type { ServerOptions } from '@petrel/smtp';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -201,7 +201,16 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
           checks: metrics.resolveChecks,
         });
       }
+      const events = redis;
       const policy = new IngressPolicy({
+        received: (id, fields) =>
+          void recordEvent(events, config.redis.prefix, id, {
+            event: 'received',
+            service: 'ingress',
+            instance,
+            at: new Date().toISOString(),
+            ...fields,
+          }),
         config: ingressConfig,
         routability,
         lists: config.routing.lists,

@@ -39,6 +39,8 @@ export interface PolicyDependencies {
   readonly lists: Readonly<Record<string, readonly string[]>>;
   readonly instance: string;
   readonly store: TransactionStore;
+  /** Records the message's "received" event (after the store; never delays the 250). */
+  readonly received?: (id: string, fields: Record<string, unknown>) => void;
   readonly limiter: ClientLimiter;
   /** Read on every question, so a reload takes effect for the next one. */
   readonly relay: () => RelayRules;
@@ -194,6 +196,15 @@ export class IngressPolicy implements SessionPolicy {
         [Buffer.from(header, 'latin1'), ...question.body],
       );
       metrics.storeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      this.deps.received?.(id, {
+        client: info.address,
+        helo: helo?.name ?? null,
+        tls: info.tls?.protocol ?? null,
+        auth: authenticated,
+        from: transaction.reversePath.raw,
+        to: transaction.recipients.map((r) => r.forwardPath.raw),
+        size: job.size,
+      });
       metrics.messagesAccepted.inc();
       metrics.bytesAccepted.inc(job.size);
       // The line's fields cost a formatPath per message even when info is off.

@@ -28,6 +28,7 @@ import {
   readHeaders,
   newMessageId,
   queueAdjustRefs,
+  queueEvent,
   queueTransaction,
   refsKey,
   routedKey,
@@ -183,6 +184,23 @@ export class TransactionRouter {
         );
       }
       queueAdjustRefs(multi, { refs: refsKey(o.prefix, job.id), body: job.bodyKey }, refsChange);
+      queueEvent(multi, o.prefix, job.id, {
+        event: 'routed',
+        service: 'routing',
+        instance: o.instance,
+        at: routedAt,
+        job: jobId,
+        deliveries: jobs.map(({ data }) => ({
+          id: data.id,
+          hops: data.route.hops.map((hop) => `${hop.host}:${hop.port}`),
+          recipients: data.recipients.map((r) => r.forwardPath),
+        })),
+        held: held,
+        bounced: bounced.map((f) => ({ to: f.recipient.forwardPath, reply: f.reply })),
+        deferred: plan.deferred.map((f) => ({ to: f.recipient.forwardPath, reply: f.reply })),
+        retryAt: retry === null ? null : new Date(now.getTime() + retry.delayMs).toISOString(),
+        dsn: bounce?.job.id ?? null,
+      });
     });
     const outcome = {
       plan,

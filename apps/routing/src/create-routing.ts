@@ -26,6 +26,7 @@ import {
   ConnectionPool,
   createRedis,
   QUEUES,
+  sweepOrphanBodies,
   workerOptions,
   type TransactionJobV1,
 } from '@petrel/queue';
@@ -40,6 +41,9 @@ import type { Resolution } from './resolution.js';
 import { createRoutingMetrics, type RoutingMetrics } from './routing-metrics.js';
 import { TransactionRouter, type RoutingOutcome } from './transaction-router.js';
 import { TransportMap } from './transport-map.js';
+
+const SWEEP_EVERY_MS = 10 * 60_000;
+const ORPHAN_AGE_MS = 60 * 60_000;
 
 export interface RoutingDependencies {
   readonly logger?: Logger;
@@ -104,6 +108,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
   let health: HealthServer | null = null;
   let ready = false;
   let draining = false;
+  let sweeper: NodeJS.Timeout | null = null;
 
   function record(outcome: RoutingOutcome, seconds: number): void {
     metrics.transactions.inc({ outcome: outcome.status });
@@ -244,6 +249,23 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
         live: () => true,
         ready: () => ready && !draining && redis?.status === 'ready',
       });
+      // Orphan bodies (libs/queue orphan-sweeper.ts): every 10 minutes, those
+      // over an hour old. Every replica may run it; it is idempotent.
+      const sweep = async (): Promise<void> => {
+        try {
+          const deleted = await sweepOrphanBodies({
+            redis: redis!,
+            prefix,
+            minAgeMs: ORPHAN_AGE_MS,
+          });
+          if (deleted > 0)
+            logger.warn({ event: 'orphans-swept', deleted }, 'orphan bodies deleted');
+        } catch (err) {
+          logger.warn({ err: String(err) }, 'orphan sweep failed; the next one tries again');
+        }
+      };
+      sweeper = setInterval(() => void sweep(), SWEEP_EVERY_MS);
+      sweeper.unref();
       ready = true;
       logger.info(
         { grpc: grpc.address, concurrency: routingConfig.concurrency },
@@ -255,6 +277,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       if (draining) return;
       draining = true;
       ready = false;
+      if (sweeper !== null) clearInterval(sweeper);
       grpc?.setServing(false);
       // Finishes the jobs in hand; takes no more.
       await worker?.close();

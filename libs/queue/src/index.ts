@@ -65,3 +65,4 @@ export {
   recordEvent,
   type MessageEvent,
 } from './message-events.js';
+export { sweepOrphanBodies, type SweepOptions } from './orphan-sweeper.js';

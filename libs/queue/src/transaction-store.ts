@@ -12,8 +12,8 @@
 // new id):
 //   - step 1 fails: the body is deleted (best effort; the SET may have run).
 //   - crash (ingress or Redis) after step 1 reached Redis, before step 2: an
-//     orphan body, referenced by nothing. Harmless; a sweeper that deletes
-//     old unreferenced bodies comes later.
+//     orphan body, referenced by nothing. Routing's sweep (orphan-sweeper.ts)
+//     deletes it once it is an hour old.
 //   - step 2 refused by Redis (an error reply: no job was written): the body
 //     is deleted (best effort).
 //   - step 2's outcome unknown (command timeout, connection lost): the job may
@@ -35,8 +35,8 @@
 // loss) and may fail a job only on purpose (UnrecoverableError) after it has
 // bounced or recorded what it could not route.
 //
-// Does not: own the connection (close() leaves it open), sweep orphan bodies,
-// or re-check the Redis configuration after init().
+// Does not: own the connection (close() leaves it open), sweep orphan bodies
+// (orphan-sweeper.ts does), or re-check the Redis configuration after init().
 
 import type { Socket } from 'node:net';
 import { Queue, type JobsOptions } from 'bullmq';

@@ -169,8 +169,10 @@ describe('delivery', () => {
     expect(dsn!.body).toMatch(/Status: 4\.0\.0|Status: 4\.\d\.\d/);
     expect(dsn!.body).toContain('delivery time expired');
     await gone(c, job.messageId, job.bodyKey);
-    const state = await deliveryState(redis, c, job.id);
-    expect(state === null || state.state === 'completed').toBe(true);
+    await eventually(async () => {
+      const state = await deliveryState(redis, c, job.id);
+      return state === null || state.state === 'completed' ? true : undefined;
+    });
   });
 
   it('never bounces a message whose reverse-path is null', async () => {

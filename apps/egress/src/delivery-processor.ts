@@ -20,10 +20,7 @@
 // QUITs its own), or limit connections per destination.
 
 import {
-  failedRecipient,
-  makeBounce,
-  readHeaders,
-  newMessageId,
+  bounceFor,
   queueAdjustRefs,
   queueEvent,
   queueTransaction,
@@ -132,26 +129,24 @@ export class DeliveryProcessor {
       attempts: attempt,
       ...(nextAttemptAt === null ? {} : { nextAttemptAt }),
     };
-    const bounce =
-      bounced.length === 0
-        ? null
-        : makeBounce({
-            id: newMessageId(now.getTime()),
-            prefix: o.prefix,
-            hostname: o.hostname,
-            instance: o.instance,
-            now,
-            original: {
-              id: data.messageId,
-              receivedAt: data.receivedAt,
-              reversePath: data.reversePath,
-              origin: data.origin,
-            },
-            recipients: bounced.map((r) =>
-              failedRecipient({ ...r, reply: r.lastReply!, at: new Date(r.lastReply!.at) }),
-            ),
-            headers: await readHeaders(o.redis, data.bodyKey),
-          });
+    const bounce = await bounceFor(o.redis, {
+      prefix: o.prefix,
+      hostname: o.hostname,
+      instance: o.instance,
+      now,
+      original: {
+        id: data.messageId,
+        receivedAt: data.receivedAt,
+        reversePath: data.reversePath,
+        origin: data.origin,
+        bodyKey: data.bodyKey,
+      },
+      recipients: bounced.map((r) => ({
+        ...r,
+        reply: r.lastReply!,
+        at: new Date(r.lastReply!.at),
+      })),
+    });
     const committed = await o.commits.commit(
       `${o.prefix}:attempt:${data.id}:${attempt}`,
       async (multi) => {

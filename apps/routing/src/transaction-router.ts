@@ -18,15 +18,12 @@
 // Does not: resolve anything (recipient-router.ts), or run the worker.
 
 import {
+  bounceFor,
   ConnectionPool,
   GroupCommit,
   DELIVERY_JOB_NAME,
   DELIVERY_JOB_OPTIONS,
   deliveryJobId,
-  failedRecipient,
-  makeBounce,
-  readHeaders,
-  newMessageId,
   queueAdjustRefs,
   queueEvent,
   queueTransaction,
@@ -125,24 +122,18 @@ export class TransactionRouter {
       retry = { jobId: `${job.id}.r${attempt + 1}`, recipients: plan.deferred.length, delayMs };
     }
 
-    const bounce =
-      bounced.length === 0
-        ? null
-        : makeBounce({
-            id: newMessageId(now.getTime()),
-            prefix: o.prefix,
-            hostname: o.hostname,
-            instance: o.instance,
-            now,
-            original: job,
-            recipients: bounced.map(({ recipient, reply }) =>
-              failedRecipient({ ...recipient, reply: { ...reply, synthetic: true }, at: now }),
-            ),
-            headers:
-              bounced.length === 0 || job.reversePath.mailbox === null
-                ? Buffer.alloc(0)
-                : await readHeaders(o.redis, job.bodyKey),
-          });
+    const bounce = await bounceFor(o.redis, {
+      prefix: o.prefix,
+      hostname: o.hostname,
+      instance: o.instance,
+      now,
+      original: job,
+      recipients: bounced.map(({ recipient, reply }) => ({
+        ...recipient,
+        reply: { ...reply, synthetic: true },
+        at: now,
+      })),
+    });
 
     const routedAt = now.toISOString();
     const deliveries: string[] = [];

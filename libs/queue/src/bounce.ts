@@ -18,7 +18,12 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import { Job } from 'bullmq';
 import { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
-import { bodyKey, TRANSACTION_JOB_NAME, type TransactionJobV1 } from './transaction-job.js';
+import {
+  bodyKey,
+  newMessageId,
+  TRANSACTION_JOB_NAME,
+  type TransactionJobV1,
+} from './transaction-job.js';
 
 export interface BounceInput {
   /** The id for the DSN itself (newMessageId()). */
@@ -134,6 +139,28 @@ export async function queueTransaction(
 
 /** The original's header section is at most this long in a DSN. */
 const HEADER_BYTES = 128 * 1024;
+
+export interface BounceForInput extends Omit<BounceInput, 'id' | 'headers' | 'recipients'> {
+  readonly original: BounceInput['original'] & { readonly bodyKey: string };
+  readonly recipients: readonly FailedRecipient[];
+}
+
+/**
+ * The DSN for these failed recipients, with the original's headers read from
+ * its body; null (and nothing read) when there are none, or when the original
+ * gets no DSN (null reverse-path, or itself a DSN).
+ */
+export async function bounceFor(redis: Redis, input: BounceForInput): Promise<Bounce | null> {
+  const { original } = input;
+  if (input.recipients.length === 0) return null;
+  if (original.reversePath.mailbox === null || original.origin === 'dsn') return null;
+  return makeBounce({
+    ...input,
+    id: newMessageId(input.now.getTime()),
+    recipients: input.recipients.map(failedRecipient),
+    headers: await readHeaders(redis, original.bodyKey),
+  });
+}
 
 /** The header section of a stored body (through its blank line), for a DSN. */
 export async function readHeaders(redis: Redis, bodyKey: string): Promise<Buffer> {

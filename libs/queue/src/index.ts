@@ -44,11 +44,13 @@ export {
 export { adjustRefs, defineAdjustRefs, queueAdjustRefs } from './message-refs.js';
 export { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
 export {
+  bounceFor,
   failedRecipient,
   makeBounce,
   queueTransaction,
   readHeaders,
   type Bounce,
+  type BounceForInput,
   type BounceInput,
   type FailedRecipient,
 } from './bounce.js';

@@ -23,17 +23,15 @@ import {
   type Logger,
 } from '@petrel/observability';
 import {
-  ConnectionPool,
   LeasedSlots,
-  createRedis,
   GroupCommit,
   QUEUES,
+  ServiceRedis,
   workerOptions,
   type DeliveryJobV1,
 } from '@petrel/queue';
 import { customReply } from '@petrel/smtp';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { isAddress, type AddressAnswer, type AttemptDependencies } from './delivery-attempt.js';
 import { ConnectionCache } from './connection-cache.js';
@@ -151,12 +149,10 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
     };
   }
 
-  let redis: Redis | null = null;
-  let pool: ConnectionPool | null = null;
+  let store: ServiceRedis | null = null;
   let slots: LeasedSlots | null = null;
   let connections: ConnectionCache | null = null;
   let worker: Worker | null = null;
-  const queues: Queue[] = [];
   let health: HealthServer | null = null;
   let ready = false;
   let draining = false;
@@ -185,18 +181,15 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
 
     async start() {
       const prefix = config.redis.prefix;
-      redis = createRedis(url, {
-        commandTimeoutMs: config.redis.commandTimeoutMs,
-        name: `petrel-egress-${instance}`,
-      });
-      redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
-      pool = await ConnectionPool.open({
+      store = await ServiceRedis.open({
         url,
         prefix,
-        size: Math.min(egressConfig.concurrency, 4),
         commandTimeoutMs: config.redis.commandTimeoutMs,
         name: `petrel-egress-${instance}`,
+        concurrency: egressConfig.concurrency,
+        warn: (fields, message) => logger.warn(fields, message),
       });
+      const { redis, pool } = store;
       const limit = egressConfig.connectionsPerDestination;
       slots = limit === 0 ? null : new LeasedSlots({ redis, owner: `egress:${instance}` });
       connections = new ConnectionCache({
@@ -205,12 +198,6 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         idleMs: egressConfig.connectionCache.idleMs,
         maxMessages: egressConfig.connectionCache.maxMessages,
       });
-      const queueOf = (name: string): Queue => {
-        const queue = new Queue(name, { connection: redis!, prefix });
-        queue.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'queue error'));
-        queues.push(queue);
-        return queue;
-      };
       const processor = new DeliveryProcessor({
         prefix,
         hostname: config.ingress.hostname,
@@ -218,8 +205,8 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         redis,
         commits: new GroupCommit({ pool, ttlSeconds: ATTEMPT_TTL_SECONDS }),
         queues: {
-          transactions: queueOf(QUEUES.transactions),
-          deliveries: (deliveriesQueue = queueOf(QUEUES.deliveries)),
+          transactions: store.queue(QUEUES.transactions),
+          deliveries: (deliveriesQueue = store.queue(QUEUES.deliveries)),
         },
         retry: egressConfig.retry,
         dependencies,
@@ -295,7 +282,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         port: config.metrics.port,
         registry,
         live: () => true,
-        ready: () => ready && !draining && redis?.status === 'ready',
+        ready: () => ready && !draining && store?.redis.status === 'ready',
       });
       ready = true;
       logger.info({ concurrency: egressConfig.concurrency }, 'egress started');
@@ -314,11 +301,9 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
     async stop() {
       await this.drain();
       await health?.close();
-      await Promise.all(queues.map((queue) => queue.close().catch(() => undefined)));
-      await pool?.close();
+      await store?.close();
       slots?.close();
       dns.close();
-      redis?.disconnect();
     },
   };
 }

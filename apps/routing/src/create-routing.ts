@@ -23,15 +23,13 @@ import {
   type Logger,
 } from '@petrel/observability';
 import {
-  ConnectionPool,
-  createRedis,
   QUEUES,
+  ServiceRedis,
   sweepOrphanBodies,
   workerOptions,
   type TransactionJobV1,
 } from '@petrel/queue';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { DomainRouter } from './domain-router.js';
 import { startGrpcServer, type GrpcServer } from './grpc/grpc-server.js';
@@ -99,11 +97,9 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
     maxRecipientsPerDelivery: routingConfig.maxRecipientsPerDelivery,
   });
 
-  let redis: Redis | null = null;
-  let pool: ConnectionPool | null = null;
+  let store: ServiceRedis | null = null;
   let worker: Worker | null = null;
   let transactionRouter: TransactionRouter | null = null;
-  const queues: Queue[] = [];
   let grpc: GrpcServer | null = null;
   let health: HealthServer | null = null;
   let ready = false;
@@ -148,33 +144,24 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
 
     async start() {
       const prefix = config.redis.prefix;
-      redis = createRedis(url, {
-        commandTimeoutMs: config.redis.commandTimeoutMs,
-        name: `petrel-routing-${instance}`,
-      });
-      redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
-      pool = await ConnectionPool.open({
+      store = await ServiceRedis.open({
         url,
         prefix,
-        size: Math.min(routingConfig.concurrency, 4),
         commandTimeoutMs: config.redis.commandTimeoutMs,
         name: `petrel-routing-${instance}`,
+        concurrency: routingConfig.concurrency,
+        warn: (fields, message) => logger.warn(fields, message),
       });
-      const queueOf = (name: string): Queue => {
-        const queue = new Queue(name, { connection: redis!, prefix });
-        queue.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'queue error'));
-        queues.push(queue);
-        return queue;
-      };
+      const { redis, pool } = store;
       const router = (transactionRouter = new TransactionRouter({
         prefix,
         hostname: config.ingress.hostname,
         instance: `routing:${instance}`,
         router: recipients,
         queues: {
-          transactions: queueOf(QUEUES.transactions),
-          deliveries: queueOf(QUEUES.deliveries),
-          held: queueOf(QUEUES.held),
+          transactions: store.queue(QUEUES.transactions),
+          deliveries: store.queue(QUEUES.deliveries),
+          held: store.queue(QUEUES.held),
         },
         pool,
         redis,
@@ -247,14 +234,14 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
         port: config.metrics.port,
         registry,
         live: () => true,
-        ready: () => ready && !draining && redis?.status === 'ready',
+        ready: () => ready && !draining && store?.redis.status === 'ready',
       });
       // Orphan bodies (libs/queue orphan-sweeper.ts): every 10 minutes, those
       // over an hour old. Every replica may run it; it is idempotent.
       const sweep = async (): Promise<void> => {
         try {
           const deleted = await sweepOrphanBodies({
-            redis: redis!,
+            redis,
             prefix,
             minAgeMs: ORPHAN_AGE_MS,
           });
@@ -289,10 +276,8 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       await this.drain();
       await grpc?.close(1_000);
       await health?.close();
-      await Promise.all(queues.map((queue) => queue.close().catch(() => undefined)));
-      await pool?.close();
+      await store?.close();
       dns.close();
-      redis?.disconnect();
     },
   };
 }

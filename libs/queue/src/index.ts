@@ -68,3 +68,4 @@ export {
   type MessageEvent,
 } from './message-events.js';
 export { sweepOrphanBodies, type SweepOptions } from './orphan-sweeper.js';
+export { ServiceRedis, type ServiceRedisOptions } from './service-redis.js';

@@ -8,6 +8,8 @@ command -v swaks >/dev/null 2>&1 || petrel_missing_pkgs+=(swaks)
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || petrel_missing_pkgs+=(dnsmasq)
 [ -x /usr/sbin/smtp-sink ] || command -v smtp-sink >/dev/null 2>&1 || petrel_missing_pkgs+=(postfix)
 command -v python3 >/dev/null 2>&1 || petrel_missing_pkgs+=(python3)
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || petrel_missing_pkgs+=(prometheus)
+command -v tmux >/dev/null 2>&1 || petrel_missing_pkgs+=(tmux)
 
 if [ "${#petrel_missing_pkgs[@]}" -gt 0 ]; then
   petrel_apt_cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${petrel_missing_pkgs[*]}"

@@ -9,7 +9,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRoutingClient, type RoutingClient } from './routing-client.js';
 import type { ResolveRequest, ResolveResponse } from './routing-messages.js';
-import { loadRoutingPackage, ROUTING_SERVICE_NAME, routingService } from './routing-package.js';
+import { ROUTING_SERVICE_NAME, routingService } from './routing-package.js';
 
 type Handler = (
   call: ServerUnaryCall<ResolveRequest, ResolveResponse>,
@@ -52,18 +52,10 @@ const answer = (query: string): ResolveResponse => ({
   domain: query,
 });
 
-describe('loadRoutingPackage', () => {
-  it('holds the service, its messages and its enums', () => {
-    expect(Object.keys(loadRoutingPackage()).sort()).toEqual([
-      'Decision',
-      'NextHop',
-      'Reply',
-      'ResolveRequest',
-      'ResolveResponse',
-      'Routing',
-      'Source',
-    ]);
+describe('routingService', () => {
+  it('is petrel.routing.v1.Routing with its one method', () => {
     expect(ROUTING_SERVICE_NAME).toBe('petrel.routing.v1.Routing');
+    expect(routingService()['Resolve']?.path).toBe('/petrel.routing.v1.Routing/Resolve');
     expect(Object.keys(routingService())).toEqual(['Resolve']);
   });
 });

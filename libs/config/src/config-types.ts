@@ -14,6 +14,7 @@ export interface PetrelConfig {
   routing: RoutingConfig;
   egress: EgressConfig;
   metrics: MetricsConfig;
+  admin: AdminConfig;
   log: { level: LogLevel };
 }
 
@@ -123,4 +124,20 @@ export interface MetricsConfig {
   host: string;
   /** 0: any free port (tests). */
   port: number;
+  /**
+   * The destination domains that get their own `destination` label value;
+   * every other domain is counted as `other` (labels stay bounded).
+   */
+  destinations: string[];
+}
+
+/** The admin gRPC API (petrel.admin.v1.Admin), served by routing; relayctl's peer. */
+export interface AdminConfig {
+  host: string;
+  /** 0: any free port (tests). */
+  port: number;
+  /** Off loopback the API needs TLS; with clientCa, clients must show a certificate it signed. */
+  tls: { cert: string; key: string; clientCa: string | null } | null;
+  /** Bearer tokens, one "name token" per line; null: none (mutual TLS or loopback only). */
+  tokensFile: string | null;
 }

@@ -43,5 +43,29 @@ export function crossCheck(config: PetrelConfig): string[] {
       );
     }
   }
+  const admin = config.admin;
+  if (!isLoopbackHost(admin.host) && admin.tls === null) {
+    problems.push(
+      `admin.tls: the admin API listens on ${admin.host}, off loopback, which needs TLS ` +
+        '(set admin.tls, and admin.tokensFile or admin.tls.clientCa)',
+    );
+  }
+  if (admin.tls !== null && admin.tokensFile === null && admin.tls.clientCa === null) {
+    problems.push(
+      'admin.tokensFile: with admin.tls set, clients must prove who they are: ' +
+        'set admin.tokensFile (bearer tokens) or admin.tls.clientCa (client certificates)',
+    );
+  }
+  if (admin.port !== 0 && admin.port === grpc.port && admin.host === grpc.host) {
+    problems.push(`admin.port: ${admin.host}:${admin.port} is routing.grpc.port’s address`);
+  }
+  if (admin.port !== 0 && admin.port === metrics.port && admin.host === metrics.host) {
+    problems.push(`admin.port: ${admin.host}:${admin.port} is metrics.port’s address`);
+  }
   return problems;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a listener only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -16,6 +16,7 @@
 import { hostname as osHostname } from 'node:os';
 import * as z from 'zod';
 import type {
+  AdminConfig,
   EgressConfig,
   IngressConfig,
   LogLevel,
@@ -272,7 +273,21 @@ const egress = section({
 const metrics = section({
   host: listenHost().default('127.0.0.1'),
   port: integer({ min: 0, max: 65535 }).default(9464),
+  destinations: list(domainPattern({ wildcard: false })).default([]),
 }).transform((value): MetricsConfig => value);
+
+const admin = section({
+  host: listenHost().default('127.0.0.1'),
+  port: integer({ min: 0, max: 65535 }).default(50052),
+  tls: section({
+    cert: text('a file path'),
+    key: text('a file path'),
+    clientCa: text('a file path').nullable().default(null),
+  })
+    .nullable()
+    .default(null),
+  tokensFile: text('a file path').nullable().default(null),
+}).transform((value): AdminConfig => value);
 
 const log = section({
   level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const).default('info'),
@@ -285,5 +300,6 @@ export const fileSchema = section({
   routing: routing.prefault({}),
   egress: egress.prefault({}),
   metrics: metrics.prefault({}),
+  admin: admin.prefault({}),
   log: log.prefault({}),
 }).transform((value): PetrelConfig => value);

@@ -8,6 +8,7 @@ export type {
   ListenerConfig,
   LogLevel,
   MetricsConfig,
+  AdminConfig,
   PetrelConfig,
   RedisConfig,
   RoutingConfig,
@@ -24,3 +25,4 @@ export {
   type Transport,
   type TransportAction,
 } from './transport.js';
+export { isLoopbackHost } from './cross-checks.js';

@@ -88,7 +88,8 @@ describe('defaults', () => {
           dataEndMs: 600_000,
         },
       },
-      metrics: { host: '127.0.0.1', port: 9464 },
+      metrics: { host: '127.0.0.1', port: 9464, destinations: [] },
+      admin: { host: '127.0.0.1', port: 50052, tls: null, tokensFile: null },
       log: { level: 'info' },
     } satisfies PetrelConfig);
   });
@@ -210,7 +211,13 @@ describe('a full file', () => {
         dataEndMs: 600_000,
       },
     },
-    metrics: { host: '0.0.0.0', port: 9100 },
+    metrics: { host: '0.0.0.0', port: 9100, destinations: ['example.com'] },
+    admin: {
+      host: '0.0.0.0',
+      port: 50053,
+      tls: { cert: '/etc/petrel/admin.crt', key: '/etc/petrel/admin.key', clientCa: null },
+      tokensFile: '/etc/petrel/admin-tokens',
+    },
     log: { level: 'debug' },
   };
 
@@ -582,6 +589,24 @@ egress:
       'routing.grpc.port: 127.0.0.1:9464 is metrics.port’s address',
       'routing.transports["a.test"].auth: names "relay", which egress.credentials does not define',
     ]);
+  });
+
+  it('refuse the admin API off loopback without TLS, and TLS without a way to tell callers apart', () => {
+    expect(yaml('admin: { host: 0.0.0.0 }')).toEqual([
+      'admin.tls: the admin API listens on 0.0.0.0, off loopback, which needs TLS (set admin.tls, and admin.tokensFile or admin.tls.clientCa)',
+    ]);
+    expect(yaml('admin: { host: 0.0.0.0, tls: { cert: /c, key: /k } }')).toEqual([
+      'admin.tokensFile: with admin.tls set, clients must prove who they are: set admin.tokensFile (bearer tokens) or admin.tls.clientCa (client certificates)',
+    ]);
+    expect(
+      loadConfig({
+        env: {},
+        text: 'admin: { host: 0.0.0.0, tls: { cert: /c, key: /k, clientCa: /ca } }',
+      }).admin.tls?.clientCa,
+    ).toBe('/ca');
+    expect(
+      yaml('admin: { host: 127.0.0.2, port: 50051 }\nrouting: { grpc: { host: 127.0.0.2 } }'),
+    ).toEqual(['admin.port: 127.0.0.2:50051 is routing.grpc.port’s address']);
   });
 });
 

@@ -8,15 +8,36 @@
 // all prefixed petrel_, with low-cardinality labels only), or serve them
 // (health-server.ts does).
 
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { readFileSync } from 'node:fs';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export type { Registry } from 'prom-client';
 
-/** A fresh registry; default metrics unless `collectDefaults` is false. */
-export function createRegistry(options: { collectDefaults?: boolean } = {}): Registry {
+/** Petrel's version: this package's, which every workspace shares. */
+export const PETREL_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+/**
+ * A fresh registry; default metrics unless `collectDefaults` is false; with
+ * `service`, petrel_build_info{service, version} = 1.
+ */
+export function createRegistry(
+  options: { collectDefaults?: boolean; service?: string } = {},
+): Registry {
   const registry = new Registry();
   if (options.collectDefaults ?? true) {
     collectDefaultMetrics({ register: registry, prefix: 'petrel_' });
+  }
+  if (options.service !== undefined) {
+    new Gauge({
+      name: 'petrel_build_info',
+      help: 'Always 1: the service and the Petrel version it runs.',
+      labelNames: ['service', 'version'],
+      registers: [registry],
+    }).set({ service: options.service, version: PETREL_VERSION }, 1);
   }
   return registry;
 }

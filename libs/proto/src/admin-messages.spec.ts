@@ -139,6 +139,7 @@ const redis: RedisStatus = {
   rdbLastBgsaveStatus: 'ok',
   rdbLastSaveAt: '',
   connectedReplicas: 0,
+  save: '3600 1',
 };
 const counter: AdminCounter = { name: 'accepted', value: 3 };
 const status: StatusResponse = {

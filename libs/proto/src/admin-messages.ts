@@ -165,6 +165,7 @@ export interface RedisStatus {
   readonly rdbLastBgsaveStatus: string;
   readonly rdbLastSaveAt: string;
   readonly connectedReplicas: number;
+  readonly save: string;
 }
 
 export interface AdminCounter {

@@ -5,8 +5,9 @@
 // Plain, versioned, JSON-safe data at rest, like TransactionJobV1: add fields
 // only as optional; anything else is a v: 2 that egress learns to read first.
 //
-// A job routed to `hold` is the same record in the `held` queue, which no
-// worker reads: releasing it moves it to `deliveries` (issue 7's admin API).
+// A job routed to `hold` (or held by an operator) is the same record in the
+// `held` queue, which no worker reads: the admin API's release routes it again
+// and moves it to `deliveries`.
 //
 // Per message, beside the body (<prefix>:body:<id>):
 //   <prefix>:refs:<id>    how many jobs still need the body: deliveries and
@@ -95,6 +96,11 @@ export interface DeliveryJobV1 {
   readonly attempts?: number;
   /** Egress: ISO 8601 of the next attempt, while recipients are deferred. */
   readonly nextAttemptAt?: string;
+  /**
+   * ISO 8601: when the queue lifetime starts, if not at receivedAt: an
+   * operator released the delivery from hold (held mail never expires).
+   */
+  readonly lifetimeFrom?: string;
 }
 
 /** The BullMQ job name of a DeliveryJobV1. */

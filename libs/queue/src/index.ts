@@ -69,3 +69,19 @@ export {
 } from './message-events.js';
 export { sweepOrphanBodies, type SweepOptions } from './orphan-sweeper.js';
 export { ServiceRedis, type ServiceRedisOptions } from './service-redis.js';
+export {
+  PRESENCE_EVERY_MS,
+  PRESENCE_STALE_MS,
+  presenceKey,
+  readPresence,
+  startPresence,
+  type Presence,
+  type PresenceRecord,
+} from './presence.js';
+export { STAT_NAMES, queueStats, readStats, statsKey, type StatName } from './queue-stats.js';
+export {
+  DEFERRAL_REASONS,
+  deferralReason,
+  destinationLabel,
+  type DeferralReason,
+} from './deferral-reason.js';

@@ -13,6 +13,7 @@
 // or decide which events exist (the services do; docs/operations.md lists them).
 
 import type { ChainableCommander, Redis } from 'ioredis';
+import { queueStats, type StatName } from './queue-stats.js';
 
 export const EVENTS_PER_MESSAGE = 256;
 export const EVENTS_TTL_SECONDS = 30 * 24 * 3600;
@@ -44,15 +45,20 @@ export function queueEvent(
   commands.expire(key, EVENTS_TTL_SECONDS);
 }
 
-/** Records one event now, outside any MULTI; never rejects (a lost event loses no mail). */
+/**
+ * Records one event now, outside any MULTI, with the cluster counters it
+ * moves (queue-stats.ts); never rejects (a lost event loses no mail).
+ */
 export async function recordEvent(
   redis: Redis,
   prefix: string,
   messageId: string,
   event: MessageEvent,
+  stats: Partial<Record<StatName, number>> = {},
 ): Promise<void> {
   const pipeline = redis.pipeline();
   queueEvent(pipeline, prefix, messageId, event);
+  queueStats(pipeline, prefix, stats);
   await pipeline.exec().catch(() => undefined);
 }
 

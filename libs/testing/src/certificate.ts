@@ -1,5 +1,5 @@
 // Throwaway TLS material for tests: a self-signed EC certificate made with the
-// openssl command line, valid for a day.
+// openssl command line, valid for a day, for its CN and 127.0.0.1.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +26,8 @@ export async function makeCertificate(
     '1',
     '-subj',
     `/CN=${cn}`,
+    '-addext',
+    `subjectAltName=DNS:${cn},IP:127.0.0.1`,
     '-keyout',
     key,
     '-out',

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import type { PetrelConfig } from '@petrel/config';
 import { DnsResolver } from '@petrel/dns';
 import {
+  PETREL_VERSION,
   createLogger,
   createRegistry,
   startHealthServer,
@@ -27,11 +28,15 @@ import {
   GroupCommit,
   QUEUES,
   ServiceRedis,
+  deferralReason,
+  destinationLabel,
+  startPresence,
   workerOptions,
   type DeliveryJobV1,
+  type Presence,
 } from '@petrel/queue';
 import { customReply } from '@petrel/smtp';
-import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { isAddress, type AddressAnswer, type AttemptDependencies } from './delivery-attempt.js';
 import { ConnectionCache } from './connection-cache.js';
@@ -62,27 +67,9 @@ export interface Egress {
 export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}): Egress {
   const egressConfig = config.egress;
   const logger = deps.logger ?? createLogger({ service: 'egress', level: config.log.level });
-  const registry = deps.registry ?? createRegistry({ collectDefaults: true });
-  let deliveriesQueue: Queue | null = null;
-  const metrics = createEgressMetrics(registry, () =>
-    deliveriesQueue === null
-      ? null
-      : {
-          counts: async () => {
-            const c = await deliveriesQueue!.getJobCounts('waiting', 'active', 'delayed', 'failed');
-            return {
-              waiting: c['waiting'] ?? 0,
-              active: c['active'] ?? 0,
-              delayed: c['delayed'] ?? 0,
-              failed: c['failed'] ?? 0,
-            };
-          },
-          receivedTimes: async (limit) => {
-            const jobs = await deliveriesQueue!.getJobs(['waiting', 'delayed'], 0, limit - 1, true);
-            return jobs.map((job) => (job.data as DeliveryJobV1).receivedAt);
-          },
-        },
-  );
+  const registry = deps.registry ?? createRegistry({ collectDefaults: true, service: 'egress' });
+  const metrics = createEgressMetrics(registry);
+  const destinations = new Set(config.metrics.destinations.map((d) => d.toLowerCase()));
   const instance = deps.instance ?? `${config.ingress.hostname}:${process.pid}`;
   const url = config.redis.url;
   if (url === null)
@@ -154,20 +141,33 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
   let connections: ConnectionCache | null = null;
   let worker: Worker | null = null;
   let health: HealthServer | null = null;
+  let presence: Presence | null = null;
   let ready = false;
   let draining = false;
 
   function record(data: DeliveryJobV1, outcome: AttemptOutcome): void {
     const now = (deps.now ?? (() => new Date()))();
+    const destination = destinationLabel(data.route.domain, destinations);
+    let expired = false;
     for (const result of outcome.results) {
+      // The verdict as committed: a deferral at the end of the lifetime is a bounce.
+      const verdict = outcome.recipients[result.index]?.state ?? result.verdict;
       metrics.attempts.inc({
-        outcome: result.verdict,
+        outcome: verdict,
         class: String(Math.floor(result.reply.code / 100)),
+        destination,
       });
-      if (result.verdict === 'delivered') {
-        metrics.latency.observe((now.getTime() - Date.parse(data.receivedAt)) / 1000);
+      if (verdict === 'deferred')
+        metrics.deferrals.inc({ reason: deferralReason(result.reply), destination });
+      if (verdict === 'bounced' && result.verdict === 'deferred') expired = true;
+      if (verdict === 'delivered' || verdict === 'bounced') {
+        metrics.latency.observe(
+          { outcome: verdict },
+          (now.getTime() - Date.parse(data.receivedAt)) / 1000,
+        );
       }
     }
+    if (outcome.dsn !== null) metrics.dsns.inc({ reason: expired ? 'expired' : 'failed' });
   }
 
   return {
@@ -206,7 +206,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         commits: new GroupCommit({ pool, ttlSeconds: ATTEMPT_TTL_SECONDS }),
         queues: {
           transactions: store.queue(QUEUES.transactions),
-          deliveries: (deliveriesQueue = store.queue(QUEUES.deliveries)),
+          deliveries: store.queue(QUEUES.deliveries),
         },
         retry: egressConfig.retry,
         dependencies,
@@ -218,7 +218,9 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         async (job: Job, token?: string) => {
           const data = job.data as DeliveryJobV1;
           try {
-            const outcome = await processor.attempt(data);
+            const active = { destination: destinationLabel(data.route.domain, destinations) };
+            metrics.active.inc(active);
+            const outcome = await processor.attempt(data).finally(() => metrics.active.dec(active));
             record(data, outcome);
             logger.info(
               {
@@ -284,6 +286,11 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         live: () => true,
         ready: () => ready && !draining && store?.redis.status === 'ready',
       });
+      presence = startPresence(store.redis, prefix, {
+        service: 'egress',
+        instance,
+        version: PETREL_VERSION,
+      });
       ready = true;
       logger.info({ concurrency: egressConfig.concurrency }, 'egress started');
     },
@@ -291,6 +298,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
     async drain() {
       if (draining) return;
       draining = true;
+      void presence?.report('draining');
       ready = false;
       // Finishes the attempts in hand; takes no more; QUITs the kept connections.
       await worker?.close();
@@ -301,6 +309,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
     async stop() {
       await this.drain();
       await health?.close();
+      await presence?.stop();
       await store?.close();
       slots?.close();
       dns.close();

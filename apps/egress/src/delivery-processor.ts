@@ -23,6 +23,7 @@ import {
   bounceFor,
   queueAdjustRefs,
   queueEvent,
+  queueStats,
   queueTransaction,
   refsKey,
   type DeliveryJobV1,
@@ -58,6 +59,8 @@ export interface AttemptOutcome {
   /** busy: every destination was at its connection limit; nothing was tried or recorded. */
   readonly status: 'done' | 'deferred' | 'busy' | 'nothing-to-do' | 'already-committed';
   readonly results: readonly RecipientResult[];
+  /** Every recipient of the job as this attempt left it (results' states, expiry applied). */
+  readonly recipients: readonly DeliveryRecipient[];
   readonly dsn: string | null;
   readonly nextAttemptAt: string | null;
   readonly attempt: number;
@@ -78,7 +81,14 @@ export class DeliveryProcessor {
     const attempt = (data.attempts ?? 0) + 1;
     const open = data.recipients.some((r) => r.state === 'pending' || r.state === 'deferred');
     if (!open)
-      return { status: 'nothing-to-do', results: [], dsn: null, nextAttemptAt: null, attempt };
+      return {
+        status: 'nothing-to-do',
+        results: [],
+        recipients: data.recipients,
+        dsn: null,
+        nextAttemptAt: null,
+        attempt,
+      };
     const body = await o.redis.getBuffer(data.bodyKey);
     if (body === null) {
       throw new UnrecoverableError(`delivery ${data.id}: its body ${data.bodyKey} is missing`);
@@ -94,13 +104,14 @@ export class DeliveryProcessor {
       return {
         status: 'busy',
         results: [],
+        recipients: data.recipients,
         dsn: null,
         nextAttemptAt: new Date(soon).toISOString(),
         attempt,
       };
     }
     const now = o.now?.() ?? new Date();
-    const expired = now.getTime() - Date.parse(data.receivedAt) >= o.retry.maxLifetimeMs;
+    const expired = now.getTime() - lifetimeStart(data) >= o.retry.maxLifetimeMs;
 
     const recipients: DeliveryRecipient[] = [...data.recipients];
     const bounced: DeliveryRecipient[] = [];
@@ -168,6 +179,14 @@ export class DeliveryProcessor {
           nextAttemptAt,
           dsn: bounce?.job.id ?? null,
         });
+        const count = (state: string) =>
+          results.filter((r) => recipients[r.index]!.state === state).length;
+        queueStats(multi, o.prefix, {
+          delivered: count('delivered'),
+          deferred: count('deferred'),
+          bounced: count('bounced'),
+          dsn: bounce === null ? 0 : 1,
+        });
         if (!deferred)
           queueAdjustRefs(
             multi,
@@ -177,10 +196,18 @@ export class DeliveryProcessor {
       },
     );
     if (!committed)
-      return { status: 'already-committed', results, dsn: null, nextAttemptAt: null, attempt };
+      return {
+        status: 'already-committed',
+        results,
+        recipients: data.recipients,
+        dsn: null,
+        nextAttemptAt: null,
+        attempt,
+      };
     return {
       status: deferred ? 'deferred' : 'done',
       results,
+      recipients,
       dsn: bounce?.job.id ?? null,
       nextAttemptAt,
       attempt,
@@ -192,7 +219,12 @@ export class DeliveryProcessor {
     const { scheduleMs, maxLifetimeMs } = this.#o.retry;
     const step = scheduleMs[Math.min(attempt - 1, scheduleMs.length - 1)]!;
     const jittered = step * (1 + 0.1 * (this.#o.random ?? Math.random)());
-    const remaining = Date.parse(data.receivedAt) + maxLifetimeMs - now.getTime();
+    const remaining = lifetimeStart(data) + maxLifetimeMs - now.getTime();
     return Math.max(1, Math.min(Math.round(jittered), remaining));
   }
+}
+
+/** When the queue lifetime started: receipt, or the release from hold. */
+function lifetimeStart(data: DeliveryJobV1): number {
+  return Date.parse(data.lifetimeFrom ?? data.receivedAt);
 }

@@ -291,11 +291,12 @@ describe('connections', () => {
     for (const job of jobs) await gone(c, job.messageId, job.bodyKey);
   }, 60_000);
 
-  it('export the queue from Redis: deferred deliveries and the oldest message age', async () => {
+  it('count attempts and deferrals by reason and destination (listed or other)', async () => {
     const next = await sink({ faults: [{ stage: 'rcpt', action: { reply: 451, text: 'busy' } }] });
-    const c = await start(
-      (c) => (c.egress.retry = { scheduleMs: [60_000], maxLifetimeMs: 600_000 }),
-    );
+    const c = await start((c) => {
+      c.egress.retry = { scheduleMs: [60_000], maxLifetimeMs: 600_000 };
+      c.metrics.destinations = ['sink.test'];
+    });
     const egress = started[0]!;
     await enqueueDelivery(redis, c, {
       from: '<sender@a.test>',
@@ -305,10 +306,14 @@ describe('connections', () => {
     });
     const metrics = await eventually(async () => {
       const text = await (await fetch(`${egress.health!.url}/metrics`)).text();
-      return /^petrel_egress_deliveries\{state="delayed"\} 1$/m.test(text) ? text : undefined;
+      return /^petrel_egress_deferrals_total\{reason="4yz",destination="sink.test"\} 1$/m.test(text)
+        ? text
+        : undefined;
     });
-    const oldest = Number(/^petrel_egress_oldest_delivery_seconds (\S+)$/m.exec(metrics)![1]);
-    expect(oldest).toBeGreaterThanOrEqual(90);
-    expect(metrics).toMatch(/^petrel_egress_attempts_total\{outcome="deferred",class="4"\} 1$/m);
+    expect(metrics).toMatch(
+      /^petrel_egress_attempts_total\{outcome="deferred",class="4",destination="sink.test"\} 1$/m,
+    );
+    expect(metrics).toMatch(/^petrel_egress_deliveries_active\{destination="sink.test"\} 0$/m);
+    expect(metrics).toMatch(/^petrel_build_info\{service="egress",version="\d+\.\d+\.\d+"\} 1$/m);
   });
 });

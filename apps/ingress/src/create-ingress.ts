@@ -8,20 +8,41 @@
 // accepting, sessions finish their transaction or get 421, and whatever is
 // left at the end of the grace period is closed. stop: drain, then release
 // Redis and the HTTP port.
+//
+// Reload (deps.reload; libs/config config-watcher.ts): on SIGHUP or a change of
+// the PETREL_CONFIG file, ingress.trustedNetworks, ingress.relayDomains,
+// ingress.tls, ingress.auth.usersFile, routing.lists (EXPN) and log.level take
+// effect for the next command, all of them or none; a SIGHUP also reads the
+// certificate, key and users file again. The files ingress.tls and
+// ingress.auth name are also read again whenever they change.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { PetrelConfig } from '@petrel/config';
 import {
+  ConfigError,
+  ConfigWatcher,
+  keyWithin,
+  type ConfigReload,
+  type ConfigReloadOptions,
+  type PetrelConfig,
+} from '@petrel/config';
+import {
+  PETREL_VERSION,
   createLogger,
   createRegistry,
   startHealthServer,
   type HealthServer,
   type Logger,
 } from '@petrel/observability';
-import { createRedis, recordEvent, TransactionStore } from '@petrel/queue';
+import {
+  createRedis,
+  recordEvent,
+  startPresence,
+  TransactionStore,
+  type Presence,
+} from '@petrel/queue';
 import type { ServerOptions } from '@petrel/smtp';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -40,7 +61,22 @@ export interface IngressDependencies {
   readonly registry?: Registry;
   /** Instance name for the job record and logs; default hostname:pid. */
   readonly instance?: string;
+  /** Reload the configuration while running (SIGHUP, PETREL_CONFIG changes); absent: never. */
+  readonly reload?: ConfigReloadOptions;
 }
+
+/** What ingress reads of the configuration, and what of it a reload applies. */
+export const INGRESS_RELOAD = {
+  reads: ['redis', 'ingress', 'routing.lists', 'metrics.host', 'metrics.port', 'log'],
+  live: [
+    'ingress.trustedNetworks',
+    'ingress.relayDomains',
+    'ingress.tls',
+    'ingress.auth.usersFile',
+    'routing.lists',
+    'log.level',
+  ],
+} as const;
 
 export interface Ingress {
   start(): Promise<void>;
@@ -51,12 +87,19 @@ export interface Ingress {
   readonly health: HealthServer | null;
   readonly metrics: IngressMetrics;
   readonly ready: boolean;
+  /**
+   * Puts `next`'s reloadable keys (INGRESS_RELOAD.live) in force, all or none:
+   * a ConfigError names each key it refuses. What the config watcher calls.
+   */
+  reconfigure(next: PetrelConfig, reload: ConfigReload): Promise<void>;
+  /** Started by start() when deps.reload is given. */
+  readonly configWatcher: ConfigWatcher | null;
 }
 
 export function createIngress(config: PetrelConfig, deps: IngressDependencies = {}): Ingress {
   const ingressConfig = config.ingress;
   const logger = deps.logger ?? createLogger({ service: 'ingress', level: config.log.level });
-  const registry = deps.registry ?? createRegistry({ collectDefaults: true });
+  const registry = deps.registry ?? createRegistry({ collectDefaults: true, service: 'ingress' });
   const metrics = createIngressMetrics(registry);
   const instance = deps.instance ?? `${ingressConfig.hostname}:${process.pid}`;
   if (config.redis.url === null)
@@ -68,15 +111,21 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
   let users: UsersFile | null = null;
   let tlsContext: SecureContext | null = null;
   let routability: Routability | null = null;
-  const watchers: FSWatcher[] = [];
+  let configWatcher: ConfigWatcher | null = null;
+  /** The files in force: ingress.tls and ingress.auth.usersFile as last applied. */
+  let tlsFiles = ingressConfig.tls;
+  let usersFile = ingressConfig.auth?.usersFile ?? null;
+  let lists = config.routing.lists;
+  let watchers: FSWatcher[] = [];
   const listeners: SmtpListener[] = [];
   const bound: { host: string; port: number }[] = [];
+  let presence: Presence | null = null;
   let ready = false;
   let draining = false;
   let sequence = 0;
   const idPrefix = randomBytes(4).toString('hex');
 
-  const relay: RelayRules = {
+  let relay: RelayRules = {
     trustedNetworks: NetworkList.parse(ingressConfig.trustedNetworks),
     relayDomains: RelayDomains.parse(ingressConfig.relayDomains),
   };
@@ -93,15 +142,37 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
     turn: false,
   };
 
+  /** The certificate chain and key: a context for STARTTLS, and when the certificate expires. */
+  function readTls(files: { cert: string; key: string }): {
+    context: SecureContext;
+    notAfter: Date;
+  } {
+    const cert = readFileSync(files.cert);
+    const key = readFileSync(files.key);
+    // Throws when the key is not the certificate's.
+    const context = createSecureContext({ cert, key });
+    return { context, notAfter: new X509Certificate(cert).validToDate };
+  }
+
+  function useTls(
+    files: { cert: string; key: string } | null,
+    loaded: { context: SecureContext; notAfter: Date } | null,
+  ): void {
+    tlsFiles = files;
+    tlsContext = loaded?.context ?? null;
+    metrics.certificateExpiry.set(loaded?.notAfter ?? null);
+    if (files === null || loaded === null) return;
+    const notAfter = loaded.notAfter.toISOString();
+    logger.info({ cert: files.cert, notAfter }, 'TLS certificate loaded');
+    if (loaded.notAfter.getTime() <= Date.now())
+      logger.warn({ cert: files.cert, notAfter }, 'the TLS certificate has expired');
+  }
+
   function loadTls(): void {
-    const tls = ingressConfig.tls;
-    if (tls === null) return;
+    const files = tlsFiles;
+    if (files === null) return;
     try {
-      tlsContext = createSecureContext({
-        cert: readFileSync(tls.cert),
-        key: readFileSync(tls.key),
-      });
-      logger.info({ cert: tls.cert }, 'TLS certificate loaded');
+      useTls(files, readTls(files));
     } catch (err) {
       if (tlsContext === null)
         throw new Error(`ingress.tls: cannot load the certificate or key: ${String(err)}`);
@@ -113,11 +184,14 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
   }
 
   async function loadUsers(): Promise<void> {
-    const auth = ingressConfig.auth;
-    if (auth === null) return;
+    const path = usersFile;
+    if (path === null) return;
     try {
-      users = await loadUsersFile(auth.usersFile);
-      logger.info({ usersFile: auth.usersFile, users: users.size }, 'users file loaded');
+      const loaded = await loadUsersFile(path);
+      // A reload moved ingress.auth.usersFile meanwhile: that file is in force.
+      if (usersFile !== path) return;
+      users = loaded;
+      logger.info({ usersFile: path, users: users.size }, 'users file loaded');
     } catch (err) {
       if (users === null) throw new Error(`ingress.auth.usersFile: ${String(err)}`);
       logger.error(
@@ -125,6 +199,75 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
         'users file reload failed; the previous one stays in force',
       );
     }
+  }
+
+  /** Watches the files in force (again, after a reload that moved them). */
+  function watchFiles(): void {
+    for (const w of watchers) w.close();
+    watchers = [];
+    if (tlsFiles !== null) {
+      watchFile(tlsFiles.cert, loadTls);
+      watchFile(tlsFiles.key, loadTls);
+    }
+    if (usersFile !== null) watchFile(usersFile, () => void loadUsers());
+  }
+
+  /** See Ingress.reconfigure. */
+  async function reconfigure(next: PetrelConfig, reload: ConfigReload): Promise<void> {
+    const changed = (key: string) => reload.changed.some((k) => keyWithin(k, key));
+    // A signal reads the files again even when their names did not change.
+    const reread = reload.trigger !== 'file';
+    const n = next.ingress;
+    const problems: string[] = [];
+    // Everything is prepared before anything is put in force: all or none.
+    let { trustedNetworks, relayDomains } = relay;
+    if (changed('ingress.trustedNetworks')) {
+      try {
+        trustedNetworks = NetworkList.parse(n.trustedNetworks);
+      } catch (err) {
+        problems.push(`ingress.trustedNetworks: ${(err as Error).message}`);
+      }
+    }
+    if (changed('ingress.relayDomains')) {
+      try {
+        relayDomains = RelayDomains.parse(n.relayDomains);
+      } catch (err) {
+        problems.push(`ingress.relayDomains: ${(err as Error).message}`);
+      }
+    }
+    let tls: { context: SecureContext; notAfter: Date } | null | undefined;
+    if (n.tls === null) {
+      if (changed('ingress.tls')) tls = null;
+    } else if (changed('ingress.tls') || reread) {
+      try {
+        tls = readTls(n.tls);
+      } catch (err) {
+        const files = `${n.tls.cert} and ${n.tls.key}`;
+        problems.push(`ingress.tls: cannot load the certificate and key ${files}: ${String(err)}`);
+      }
+    }
+    const nextUsersFile = n.auth?.usersFile ?? null;
+    let nextUsers: UsersFile | undefined;
+    if (nextUsersFile !== null && (changed('ingress.auth.usersFile') || reread)) {
+      try {
+        nextUsers = await loadUsersFile(nextUsersFile);
+      } catch (err) {
+        problems.push(`ingress.auth.usersFile: ${(err as Error).message}`);
+      }
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    relay = { trustedNetworks, relayDomains };
+    if (changed('routing.lists')) lists = next.routing.lists;
+    if (changed('log.level')) logger.level = next.log.level;
+    const moved = changed('ingress.tls') || changed('ingress.auth.usersFile');
+    if (tls !== undefined) useTls(n.tls, tls);
+    if (nextUsers !== undefined) {
+      usersFile = nextUsersFile;
+      users = nextUsers;
+      logger.info({ usersFile, users: users.size }, 'users file loaded');
+    }
+    if (moved) watchFiles();
   }
 
   // Watches the file's directory, not the file: a file replaced by rename (editors,
@@ -155,6 +298,10 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
     get ready() {
       return ready;
     },
+    get configWatcher() {
+      return configWatcher;
+    },
+    reconfigure,
 
     async start() {
       redis = createRedis(config.redis.url!, {
@@ -179,12 +326,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
       );
       loadTls();
       await loadUsers();
-      if (ingressConfig.tls !== null) {
-        watchFile(ingressConfig.tls.cert, loadTls);
-        watchFile(ingressConfig.tls.key, loadTls);
-      }
-      if (ingressConfig.auth !== null)
-        watchFile(ingressConfig.auth.usersFile, () => void loadUsers());
+      watchFiles();
 
       const limiter = new ClientLimiter({
         redis,
@@ -204,16 +346,22 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
       const events = redis;
       const policy = new IngressPolicy({
         received: (id, fields) =>
-          void recordEvent(events, config.redis.prefix, id, {
-            event: 'received',
-            service: 'ingress',
-            instance,
-            at: new Date().toISOString(),
-            ...fields,
-          }),
+          void recordEvent(
+            events,
+            config.redis.prefix,
+            id,
+            {
+              event: 'received',
+              service: 'ingress',
+              instance,
+              at: new Date().toISOString(),
+              ...fields,
+            },
+            { accepted: 1 },
+          ),
         config: ingressConfig,
         routability,
-        lists: config.routing.lists,
+        lists: () => lists,
         instance,
         store,
         limiter,
@@ -261,6 +409,21 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
         live: () => true,
         ready: () => ready && !draining && redis?.status === 'ready',
       });
+      presence = startPresence(redis, config.redis.prefix, {
+        service: 'ingress',
+        instance,
+        version: PETREL_VERSION,
+      });
+      if (deps.reload !== undefined) {
+        configWatcher = new ConfigWatcher({
+          ...deps.reload,
+          current: config,
+          ...INGRESS_RELOAD,
+          apply: reconfigure,
+          logger,
+        });
+        configWatcher.start();
+      }
       ready = true;
     },
 
@@ -268,6 +431,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
       if (draining) return;
       draining = true;
       ready = false;
+      void presence?.report('draining');
       logger.info({ sessions: listeners.reduce((n, l) => n + l.size, 0) }, 'draining');
       for (const l of listeners) l.drain();
       const grace = new Promise<'timeout'>((resolve) =>
@@ -283,11 +447,13 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
     },
 
     async stop() {
+      await configWatcher?.stop();
       await this.drain();
       for (const w of watchers) w.close();
       await health?.close();
       routability?.close();
       await store?.close();
+      await presence?.stop();
       redis?.disconnect();
     },
   };

@@ -14,6 +14,8 @@ export interface IngressMetrics {
   readonly tlsSessions: Counter<'listener'>;
   readonly authAttempts: Counter<'outcome'>;
   readonly singleClientAddress: Gauge;
+  /** petrel_ingress_certificate_expiry_timestamp_seconds: set at each (re)load; null removes it. */
+  readonly certificateExpiry: { set(notAfter: Date | null): void };
 }
 
 export function createIngressMetrics(registry: Registry): IngressMetrics {
@@ -82,5 +84,31 @@ export function createIngressMetrics(registry: Registry): IngressMetrics {
       help: '1 when PROXY is off and the last 100 sessions all came from one address (source NAT hides the clients: every client looks alike to relay permission).',
       registers,
     }),
+    certificateExpiry: certificateExpiry(registry),
+  };
+}
+
+/**
+ * A gauge that is in the registry only while a certificate is loaded: without
+ * ingress.tls there is no sample at all, rather than a 0 that reads as "expired
+ * in 1970" to an alert on the time left.
+ */
+function certificateExpiry(registry: Registry): IngressMetrics['certificateExpiry'] {
+  const name = 'petrel_ingress_certificate_expiry_timestamp_seconds';
+  const gauge = new Gauge({
+    name,
+    help: "Unix time at which the ingress TLS certificate's notAfter falls; updated whenever the certificate is (re)loaded; absent when ingress.tls is not set.",
+    registers: [],
+  });
+  return {
+    set(notAfter) {
+      const registered = registry.getSingleMetric(name) !== undefined;
+      if (notAfter === null) {
+        if (registered) registry.removeSingleMetric(name);
+        return;
+      }
+      gauge.set(Math.floor(notAfter.getTime() / 1000));
+      if (!registered) registry.registerMetric(gauge);
+    },
   };
 }

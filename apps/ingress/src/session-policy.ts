@@ -35,8 +35,8 @@ export interface PolicyDependencies {
   readonly config: IngressConfig;
   /** RCPT-time routability (ingress.resolve), or null when not configured. */
   readonly routability?: Routability | null;
-  /** routing.lists, which EXPN answers from. */
-  readonly lists: Readonly<Record<string, readonly string[]>>;
+  /** routing.lists, which EXPN answers from; read on every EXPN, as `relay`. */
+  readonly lists: () => Readonly<Record<string, readonly string[]>>;
   readonly instance: string;
   readonly store: TransactionStore;
   /** Records the message's "received" event (after the store; never delays the 250). */
@@ -109,7 +109,7 @@ export class IngressPolicy implements SessionPolicy {
       case 'auth':
         return this.auth(question, info);
       case 'expn': {
-        const members = expandList(this.deps.lists, question.argument);
+        const members = expandList(this.deps.lists(), question.argument);
         if (members === undefined)
           return { kind: 'reject', reply: customReply(550, '5.1.1', 'No such list') };
         return { kind: 'accept', lines: members.map((m) => `<${m}>`) };

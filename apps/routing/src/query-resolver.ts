@@ -21,10 +21,15 @@ export interface QueryResolverOptions {
 }
 
 export class QueryResolver {
-  readonly #o: QueryResolverOptions;
+  #o: QueryResolverOptions;
 
   constructor(options: QueryResolverOptions) {
     this.#o = options;
+  }
+
+  /** Puts a new routing.lists in force for every query from now on (a reload). */
+  replaceLists(lists: QueryResolverOptions['lists']): void {
+    this.#o = { ...this.#o, lists };
   }
 
   async resolve(query: string, options: { trusted: boolean }): Promise<Resolution> {

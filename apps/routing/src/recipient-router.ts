@@ -73,10 +73,18 @@ interface Target {
 }
 
 export class RecipientRouter {
-  readonly #options: RecipientRouterOptions;
+  #options: RecipientRouterOptions;
 
   constructor(options: RecipientRouterOptions) {
     this.#options = options;
+  }
+
+  /**
+   * Puts a new routing.lists in force for the plans begun from now on (a
+   * reload); a plan in progress keeps the lists it started with.
+   */
+  replaceLists(lists: RecipientRouterOptions['lists']): void {
+    this.#options = { ...this.#options, lists };
   }
 
   async plan(job: TransactionJobV1): Promise<RoutingPlan> {

@@ -5,6 +5,10 @@
 // a.example.com and a.b.example.com, not example.com.
 //
 // Address literals ("[192.0.2.1]") match only "*": a smarthost takes all mail.
+//
+// A reload replaces the entries whole (replace()); every look-up after it reads
+// the new map. Nothing caches a look-up's answer, so the next resolution of a
+// domain follows the new entry (the DNS cache holds DNS answers only).
 
 import type { Transport } from '@petrel/config';
 
@@ -15,9 +19,14 @@ export interface TransportMatch {
 }
 
 export class TransportMap {
-  readonly #entries: ReadonlyMap<string, Transport>;
+  #entries: ReadonlyMap<string, Transport>;
 
   constructor(transports: Readonly<Record<string, Transport>>) {
+    this.#entries = new Map(Object.entries(transports));
+  }
+
+  /** Puts a new routing.transports in force, whole, for every look-up from now on. */
+  replace(transports: Readonly<Record<string, Transport>>): void {
     this.#entries = new Map(Object.entries(transports));
   }
 

@@ -26,3 +26,14 @@ export {
   type TransportAction,
 } from './transport.js';
 export { isLoopbackHost } from './cross-checks.js';
+export {
+  ConfigWatcher,
+  problemKey,
+  type ConfigReload,
+  type ConfigReloadOptions,
+  type ConfigWatcherOptions,
+  type ReloadLogger,
+  type ReloadOutcome,
+  type ReloadTrigger,
+} from './config-watcher.js';
+export { configChanges, withChanges, keyWithin, type ConfigChange } from './config-changes.js';

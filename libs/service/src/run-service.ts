@@ -1,5 +1,7 @@
 // A service process's main: build the Nest context, drain on SIGTERM/SIGINT and
 // exit 0, or exit 78 (EX_CONFIG) on a configuration error, naming the key.
+// SIGHUP is the service's own: given deps.reload, it reloads the configuration
+// (@petrel/config ConfigWatcher, as ingress and routing do).
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError } from '@petrel/config';

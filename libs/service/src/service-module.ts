@@ -12,7 +12,7 @@ import {
   type DynamicModule,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { loadConfig, type PetrelConfig } from '@petrel/config';
+import { loadConfig, type ConfigReloadOptions, type PetrelConfig } from '@petrel/config';
 import { createLogger, createRegistry, type Logger, type Registry } from '@petrel/observability';
 
 /** What a service gives its host: a lifecycle, and what to log once it is ready. */
@@ -27,7 +27,14 @@ export interface Service {
 export interface ServiceDefinition {
   /** "ingress", "routing": the log's service field and the process name. */
   readonly name: string;
-  create(config: PetrelConfig, deps: { logger: Logger; registry: Registry }): Service;
+  /**
+   * deps.reload: where the configuration is reloaded from while the service
+   * runs (PETREL_CONFIG, and SIGHUP); a service that reloads nothing ignores it.
+   */
+  create(
+    config: PetrelConfig,
+    deps: { logger: Logger; registry: Registry; reload: ConfigReloadOptions },
+  ): Service;
 }
 
 export const CONFIG = Symbol('petrel.config');
@@ -74,6 +81,7 @@ export class ServiceModule {
             definition.create(config, {
               logger,
               registry: createRegistry({ collectDefaults: true }),
+              reload: {},
             }),
           inject: [CONFIG, LOGGER],
         },

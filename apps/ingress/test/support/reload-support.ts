@@ -1,0 +1,104 @@
+// What the configuration reload tests share: a YAML file written whole (JSON,
+// which YAML 1.2 reads), replaced by rename as editors and ConfigMaps do;
+// certificates with a chosen lifetime; what STARTTLS offers; and the gauge.
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { promisify } from 'node:util';
+import { RawSmtp } from './raw-smtp.js';
+
+const run = promisify(execFile);
+
+export const EXPIRY_GAUGE = 'petrel_ingress_certificate_expiry_timestamp_seconds';
+
+/** Writes the file beside its final name, then renames it over: an atomic replace. */
+export function replaceFile(path: string, text: string): void {
+  writeFileSync(`${path}.new`, text);
+  renameSync(`${path}.new`, path);
+}
+
+/** The configuration file: JSON is YAML. */
+export function writeConfig(path: string, doc: unknown): void {
+  replaceFile(path, `${JSON.stringify(doc, null, 2)}\n`);
+}
+
+/** A self-signed certificate and key valid for `days` days (so that each has its own notAfter). */
+export async function certificate(
+  dir: string,
+  name: string,
+  days: number,
+): Promise<{ cert: string; key: string; fingerprint: string; notAfter: number }> {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    String(days),
+    '-subj',
+    `/CN=${name}.petrel.test`,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
+  const x509 = new X509Certificate(readFileSync(cert));
+  return {
+    cert,
+    key,
+    fingerprint: x509.fingerprint256,
+    notAfter: Math.floor(x509.validToDate.getTime() / 1000),
+  };
+}
+
+/** The SHA-256 fingerprint of the certificate a new session is offered after STARTTLS. */
+export async function offeredFingerprint(port: number): Promise<string> {
+  const smtp = await RawSmtp.open(port);
+  try {
+    await smtp.reply();
+    const ehlo = await smtp.command('EHLO client.test');
+    if (!/^250[- ]STARTTLS$/m.test(ehlo)) return 'no STARTTLS';
+    const ready = await smtp.command('STARTTLS');
+    if (!ready.startsWith('220 ')) throw new Error(`STARTTLS: ${ready}`);
+    smtp.socket.removeAllListeners('data');
+    const secure = tlsConnect({ socket: smtp.socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    const fingerprint = secure.getPeerCertificate().fingerprint256;
+    secure.destroy();
+    return fingerprint;
+  } finally {
+    smtp.close();
+  }
+}
+
+/** The gauge's value in a /metrics text; null when it is absent. */
+export function expiryGauge(metricsText: string): number | null {
+  const match = new RegExp(`^${EXPIRY_GAUGE} (\\d+)$`, 'm').exec(metricsText);
+  return match === null ? null : Number(match[1]);
+}
+
+/** The reply to RCPT TO:<to> in an open session that has said MAIL FROM already. */
+export async function rcpt(smtp: RawSmtp, to: string): Promise<string> {
+  return smtp.command(`RCPT TO:<${to}>`);
+}
+
+/** A session past MAIL FROM. */
+export async function openTransaction(port: number): Promise<RawSmtp> {
+  const smtp = await RawSmtp.open(port);
+  const greeting = await smtp.reply();
+  if (!greeting.startsWith('220 ')) throw new Error(`greeting: ${greeting}`);
+  await smtp.command('EHLO client.test');
+  const mail = await smtp.command('MAIL FROM:<sender@client.test>');
+  if (mail !== '250 2.1.0 Ok') throw new Error(`MAIL: ${mail}`);
+  return smtp;
+}

@@ -13,9 +13,10 @@
 // after its lock expires, never moved to `failed`. Only a job this code
 // cannot read is failed, on purpose (UnrecoverableError), and kept there.
 
-import type { PetrelConfig } from '@petrel/config';
+import { ConfigWatcher, type ConfigReloadOptions, type PetrelConfig } from '@petrel/config';
 import { DnsResolver } from '@petrel/dns';
 import {
+  PETREL_VERSION,
   createLogger,
   createRegistry,
   startHealthServer,
@@ -25,12 +26,18 @@ import {
 import {
   QUEUES,
   ServiceRedis,
+  startPresence,
   sweepOrphanBodies,
+  type Presence,
   workerOptions,
   type TransactionJobV1,
 } from '@petrel/queue';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Registry } from 'prom-client';
+import { adminHandlers } from './admin/admin-service.js';
+import { startAdminServer, type AdminServer } from './admin/admin-server.js';
+import { createQueueMetrics } from './admin/queue-metrics.js';
+import { QueueReport } from './admin/queue-report.js';
 import { DomainRouter } from './domain-router.js';
 import { startGrpcServer, type GrpcServer } from './grpc/grpc-server.js';
 import { QueryResolver } from './query-resolver.js';
@@ -43,6 +50,12 @@ import { TransportMap } from './transport-map.js';
 const SWEEP_EVERY_MS = 10 * 60_000;
 const ORPHAN_AGE_MS = 60 * 60_000;
 
+/** What routing reads of the configuration, and what of it a reload applies (reconfigure). */
+export const ROUTING_RELOAD = {
+  reads: ['redis', 'ingress.hostname', 'routing', 'egress.retry', 'metrics', 'admin', 'log'],
+  live: ['routing.transports', 'routing.lists', 'log.level'],
+} as const;
+
 export interface RoutingDependencies {
   readonly logger?: Logger;
   readonly registry?: Registry;
@@ -51,6 +64,8 @@ export interface RoutingDependencies {
   /** [0, 1) for the order among equal MX preferences (tests). */
   readonly random?: () => number;
   readonly now?: () => Date;
+  /** Reload the configuration while running (SIGHUP, PETREL_CONFIG changes); absent: never. */
+  readonly reload?: ConfigReloadOptions;
 }
 
 export interface Routing {
@@ -59,7 +74,13 @@ export interface Routing {
   stop(): Promise<void>;
   /** The Resolve API's answer, without gRPC. */
   resolve(query: string, options: { trusted: boolean }): Promise<Resolution>;
+  /** Puts `next`'s routing.transports, routing.lists and log.level in force for the next resolution. */
+  reconfigure(next: PetrelConfig): void;
+  /** Started by start() when deps.reload is given. */
+  readonly configWatcher: ConfigWatcher | null;
   readonly grpc: GrpcServer | null;
+  /** The admin API (petrel.admin.v1.Admin), once started. */
+  readonly admin: AdminServer | null;
   readonly health: HealthServer | null;
   readonly metrics: RoutingMetrics;
   readonly ready: boolean;
@@ -68,8 +89,10 @@ export interface Routing {
 export function createRouting(config: PetrelConfig, deps: RoutingDependencies = {}): Routing {
   const routingConfig = config.routing;
   const logger = deps.logger ?? createLogger({ service: 'routing', level: config.log.level });
-  const registry = deps.registry ?? createRegistry({ collectDefaults: true });
+  const registry = deps.registry ?? createRegistry({ collectDefaults: true, service: 'routing' });
   const metrics = createRoutingMetrics(registry);
+  let report: QueueReport | null = null;
+  const adminMetrics = createQueueMetrics(registry, () => report);
   const instance = deps.instance ?? `${config.ingress.hostname}:${process.pid}`;
   const url = config.redis.url;
   if (url === null)
@@ -80,8 +103,9 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
     timeoutMs: routingConfig.dns.timeoutMs,
     onQuery: (event) => metrics.queried(event),
   });
+  const transports = new TransportMap(routingConfig.transports);
   const domains = new DomainRouter({
-    transports: new TransportMap(routingConfig.transports),
+    transports,
     dns,
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
@@ -101,10 +125,13 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
   let worker: Worker | null = null;
   let transactionRouter: TransactionRouter | null = null;
   let grpc: GrpcServer | null = null;
+  let admin: AdminServer | null = null;
+  let presence: Presence | null = null;
   let health: HealthServer | null = null;
   let ready = false;
   let draining = false;
   let sweeper: NodeJS.Timeout | null = null;
+  let configWatcher: ConfigWatcher | null = null;
 
   function record(outcome: RoutingOutcome, seconds: number): void {
     metrics.transactions.inc({ outcome: outcome.status });
@@ -120,6 +147,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
         metrics.groupRecipients.observe(delivery.recipients.length);
     }
     if (outcome.bounced > 0) metrics.recipients.inc({ outcome: 'bounced' }, outcome.bounced);
+    if (outcome.dsn !== null) metrics.dsns.inc({ reason: outcome.expired ? 'expired' : 'failed' });
     if (outcome.retry !== null)
       metrics.recipients.inc({ outcome: 'deferred' }, outcome.retry.recipients);
   }
@@ -127,6 +155,9 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
   return {
     get grpc() {
       return grpc;
+    },
+    get admin() {
+      return admin;
     },
     get health() {
       return health;
@@ -140,6 +171,17 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       const resolution = await queries.resolve(query, options);
       metrics.resolved(resolution);
       return resolution;
+    },
+
+    get configWatcher() {
+      return configWatcher;
+    },
+
+    reconfigure(next) {
+      transports.replace(next.routing.transports);
+      queries.replaceLists(next.routing.lists);
+      recipients.replaceLists(next.routing.lists);
+      logger.level = next.log.level;
     },
 
     async start() {
@@ -229,6 +271,46 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
         resolve: (query, options) => this.resolve(query, options),
         logger,
       });
+      const adminQueues = {
+        transactions: store.queue(QUEUES.transactions),
+        deliveries: store.queue(QUEUES.deliveries),
+        held: store.queue(QUEUES.held),
+      };
+      report = new QueueReport({
+        redis,
+        prefix,
+        queues: adminQueues,
+        destinations: config.metrics.destinations,
+      });
+      admin = await startAdminServer({
+        config: config.admin,
+        logger,
+        handlers: adminHandlers({
+          context: {
+            prefix,
+            hostname: config.ingress.hostname,
+            instance: `routing:${instance}`,
+            redis,
+            pool,
+            queues: adminQueues,
+            route: (domain) => domains.route(domain, { ignoreHold: true }),
+            logEvent: (id, event) => logger.info({ ...event, id }, `message ${event.event}`),
+            ...(deps.now === undefined ? {} : { now: deps.now }),
+          },
+          report,
+          redis,
+          prefix,
+          resolve: (query, options) => this.resolve(query, options),
+          logger,
+          mutations: adminMetrics.mutations,
+          dsns: metrics.dsns,
+        }),
+      });
+      presence = startPresence(redis, prefix, {
+        service: 'routing',
+        instance,
+        version: PETREL_VERSION,
+      });
       health = await startHealthServer({
         host: config.metrics.host,
         port: config.metrics.port,
@@ -253,6 +335,16 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       };
       sweeper = setInterval(() => void sweep(), SWEEP_EVERY_MS);
       sweeper.unref();
+      if (deps.reload !== undefined) {
+        configWatcher = new ConfigWatcher({
+          ...deps.reload,
+          current: config,
+          ...ROUTING_RELOAD,
+          apply: (next) => this.reconfigure(next),
+          logger,
+        });
+        configWatcher.start();
+      }
       ready = true;
       logger.info(
         { grpc: grpc.address, concurrency: routingConfig.concurrency },
@@ -266,6 +358,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       ready = false;
       if (sweeper !== null) clearInterval(sweeper);
       grpc?.setServing(false);
+      void presence?.report('draining');
       // Finishes the jobs in hand; takes no more.
       await worker?.close();
       await transactionRouter?.flush();
@@ -273,8 +366,11 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
     },
 
     async stop() {
+      await configWatcher?.stop();
       await this.drain();
       await grpc?.close(1_000);
+      await admin?.close(1_000);
+      await presence?.stop();
       await health?.close();
       await store?.close();
       dns.close();

@@ -41,8 +41,11 @@ export class DomainRouter {
     this.#random = options.random ?? Math.random;
   }
 
-  /** domain: lower case without a trailing dot, or an address literal "[…]". */
-  async route(domain: string): Promise<Resolution> {
+  /**
+   * domain: lower case without a trailing dot, or an address literal "[…]".
+   * ignoreHold: a transport map `hold` reads as `mx` (an operator released the mail).
+   */
+  async route(domain: string, options: { ignoreHold?: boolean } = {}): Promise<Resolution> {
     const match = this.#transports.lookup(domain);
     if (match === null) return this.#byDns(domain, SMTP_PORT, null);
     const { key, transport } = match;
@@ -52,6 +55,7 @@ export class DomainRouter {
       case 'mx':
         return this.#byDns(domain, SMTP_PORT, key);
       case 'hold':
+        if (options.ignoreHold === true) return this.#byDns(domain, SMTP_PORT, key);
         return { ...base, decision: 'hold' };
       case 'reject':
         return refused(base, action.code, action.enhanced, action.text);

@@ -11,6 +11,8 @@ export interface RoutingMetrics {
   readonly recipients: Counter<'outcome'>;
   readonly groupRecipients: Histogram;
   readonly routeSeconds: Histogram;
+  /** DSNs routing made: failed (unroutable), expired (still unroutable at the end of the lifetime), operator (relayctl bounce). */
+  readonly dsns: Counter<'reason'>;
   /** Counts a resolution. */
   resolved(resolution: Resolution): void;
   /** Counts a DNS query that went to the network. */
@@ -51,6 +53,12 @@ export function createRoutingMetrics(registry: Registry): RoutingMetrics {
       name: 'petrel_routing_delivery_recipients',
       help: 'Recipients per delivery job (one copy of the data per destination host).',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    }),
+    dsns: new Counter({
+      name: 'petrel_dsns_total',
+      help: 'Delivery status notifications (bounces) made, by reason: failed (a 5yz or an unroutable domain), expired (the queue lifetime ended), operator (relayctl bounce).',
+      labelNames: ['reason'],
       registers,
     }),
     routeSeconds: new Histogram({

@@ -26,6 +26,7 @@ import {
   deliveryJobId,
   queueAdjustRefs,
   queueEvent,
+  queueStats,
   queueTransaction,
   refsKey,
   routedKey,
@@ -78,6 +79,8 @@ export interface RoutingOutcome {
   readonly dsn: string | null;
   /** Bounced recipients no DSN reports (null reverse-path). */
   readonly unreported: number;
+  /** Recipients still unroutable at the end of the queue lifetime were bounced. */
+  readonly expired: boolean;
 }
 
 export class TransactionRouter {
@@ -175,6 +178,7 @@ export class TransactionRouter {
         );
       }
       queueAdjustRefs(multi, { refs: refsKey(o.prefix, job.id), body: job.bodyKey }, refsChange);
+      queueStats(multi, o.prefix, { bounced: bounced.length, dsn: bounce === null ? 0 : 1 });
       queueEvent(multi, o.prefix, job.id, {
         event: 'routed',
         service: 'routing',
@@ -201,6 +205,7 @@ export class TransactionRouter {
       retry,
       dsn: bounce?.job.id ?? null,
       unreported: bounce === null ? bounced.length : 0,
+      expired: plan.deferred.length > 0 && expired,
     };
     return committed
       ? { status: 'routed', ...outcome }

@@ -222,27 +222,14 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
             metrics.active.inc(active);
             const outcome = await processor.attempt(data).finally(() => metrics.active.dec(active));
             record(data, outcome);
-            logger.info(
-              {
-                event: 'attempt',
-                id: data.messageId,
-                delivery: data.id,
-                attempt: outcome.attempt,
-                status: outcome.status,
-                recipients: outcome.results.map((r) => ({
-                  to: data.recipients[r.index]!.forwardPath,
-                  outcome: r.verdict,
-                  reply: `${r.reply.code} ${r.reply.enhanced ?? ''} ${r.reply.text}`.replace(
-                    / +/g,
-                    ' ',
-                  ),
-                  host: r.reply.host,
-                })),
-                dsn: outcome.dsn,
-                nextAttemptAt: outcome.nextAttemptAt,
-              },
-              'delivery attempt',
-            );
+            // One JSON line per message event, the same as recorded in Redis.
+            for (const event of outcome.events)
+              logger.info({ ...event, id: data.messageId }, `message ${event.event}`);
+            if (outcome.events.length === 0)
+              logger.debug(
+                { id: data.messageId, delivery: data.id, status: outcome.status },
+                'delivery not attempted',
+              );
             if (
               (outcome.status === 'deferred' || outcome.status === 'busy') &&
               outcome.nextAttemptAt !== null

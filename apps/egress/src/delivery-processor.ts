@@ -29,6 +29,7 @@ import {
   type DeliveryJobV1,
   type DeliveryRecipient,
   type GroupCommit,
+  type MessageEvent,
 } from '@petrel/queue';
 import { UnrecoverableError, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -64,6 +65,8 @@ export interface AttemptOutcome {
   readonly dsn: string | null;
   readonly nextAttemptAt: string | null;
   readonly attempt: number;
+  /** The message events this attempt recorded (attempt, delivered, deferred, bounced); logged one line each. */
+  readonly events: readonly MessageEvent[];
 }
 
 export class DeliveryProcessor {
@@ -88,6 +91,7 @@ export class DeliveryProcessor {
         dsn: null,
         nextAttemptAt: null,
         attempt,
+        events: [],
       };
     const body = await o.redis.getBuffer(data.bodyKey);
     if (body === null) {
@@ -108,6 +112,7 @@ export class DeliveryProcessor {
         dsn: null,
         nextAttemptAt: new Date(soon).toISOString(),
         attempt,
+        events: [],
       };
     }
     const now = o.now?.() ?? new Date();
@@ -158,27 +163,43 @@ export class DeliveryProcessor {
         at: new Date(r.lastReply!.at),
       })),
     });
+    const base = {
+      service: 'egress',
+      instance: o.instance,
+      at: now.toISOString(),
+      delivery: data.id,
+    };
+    const tried = results.map((r) => recipients[r.index]!);
+    const events: MessageEvent[] = [
+      {
+        event: 'attempt',
+        ...base,
+        attempt,
+        recipients: tried.map((r) => ({ to: r.forwardPath, state: r.state, reply: r.lastReply })),
+        nextAttemptAt,
+        dsn: bounce?.job.id ?? null,
+      },
+    ];
+    const inState = (state: string) =>
+      tried.filter((r) => r.state === state).map((r) => r.forwardPath);
+    if (inState('delivered').length > 0)
+      events.push({ event: 'delivered', ...base, recipients: inState('delivered') });
+    if (inState('deferred').length > 0)
+      events.push({ event: 'deferred', ...base, recipients: inState('deferred'), nextAttemptAt });
+    if (inState('bounced').length > 0)
+      events.push({
+        event: 'bounced',
+        ...base,
+        recipients: inState('bounced'),
+        dsn: bounce?.job.id ?? null,
+      });
     const committed = await o.commits.commit(
       `${o.prefix}:attempt:${data.id}:${attempt}`,
       async (multi) => {
         // The object form: BullMQ's MULTI takes hset(key, { field: value }) only.
         multi.hset(o.queues.deliveries.toKey(data.id), { data: JSON.stringify(updated) });
         if (bounce !== null) await queueTransaction(multi, o.queues.transactions, bounce);
-        queueEvent(multi, o.prefix, data.messageId, {
-          event: 'attempt',
-          service: 'egress',
-          instance: o.instance,
-          at: now.toISOString(),
-          delivery: data.id,
-          attempt,
-          recipients: results.map((r) => ({
-            to: recipients[r.index]!.forwardPath,
-            state: recipients[r.index]!.state,
-            reply: recipients[r.index]!.lastReply,
-          })),
-          nextAttemptAt,
-          dsn: bounce?.job.id ?? null,
-        });
+        for (const event of events) queueEvent(multi, o.prefix, data.messageId, event);
         const count = (state: string) =>
           results.filter((r) => recipients[r.index]!.state === state).length;
         queueStats(multi, o.prefix, {
@@ -203,6 +224,7 @@ export class DeliveryProcessor {
         dsn: null,
         nextAttemptAt: null,
         attempt,
+        events: [],
       };
     return {
       status: deferred ? 'deferred' : 'done',
@@ -211,6 +233,7 @@ export class DeliveryProcessor {
       dsn: bounce?.job.id ?? null,
       nextAttemptAt,
       attempt,
+      events,
     };
   }
 

@@ -67,7 +67,7 @@ export interface Egress {
 export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}): Egress {
   const egressConfig = config.egress;
   const logger = deps.logger ?? createLogger({ service: 'egress', level: config.log.level });
-  const registry = deps.registry ?? createRegistry({ collectDefaults: true, service: 'egress' });
+  const registry = deps.registry ?? createRegistry({ service: 'egress' });
   const metrics = createEgressMetrics(registry);
   const destinations = new Set(config.metrics.destinations.map((d) => d.toLowerCase()));
   const instance = deps.instance ?? `${config.ingress.hostname}:${process.pid}`;

@@ -99,7 +99,7 @@ export interface Ingress {
 export function createIngress(config: PetrelConfig, deps: IngressDependencies = {}): Ingress {
   const ingressConfig = config.ingress;
   const logger = deps.logger ?? createLogger({ service: 'ingress', level: config.log.level });
-  const registry = deps.registry ?? createRegistry({ collectDefaults: true, service: 'ingress' });
+  const registry = deps.registry ?? createRegistry({ service: 'ingress' });
   const metrics = createIngressMetrics(registry);
   const instance = deps.instance ?? `${ingressConfig.hostname}:${process.pid}`;
   if (config.redis.url === null)

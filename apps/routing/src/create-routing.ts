@@ -89,7 +89,7 @@ export interface Routing {
 export function createRouting(config: PetrelConfig, deps: RoutingDependencies = {}): Routing {
   const routingConfig = config.routing;
   const logger = deps.logger ?? createLogger({ service: 'routing', level: config.log.level });
-  const registry = deps.registry ?? createRegistry({ collectDefaults: true, service: 'routing' });
+  const registry = deps.registry ?? createRegistry({ service: 'routing' });
   const metrics = createRoutingMetrics(registry);
   let report: QueueReport | null = null;
   const adminMetrics = createQueueMetrics(registry, () => report);

@@ -80,7 +80,7 @@ export class ServiceModule {
           useFactory: (config: PetrelConfig, logger: Logger): Service =>
             definition.create(config, {
               logger,
-              registry: createRegistry({ collectDefaults: true }),
+              registry: createRegistry({ collectDefaults: true, service: definition.name }),
               reload: {},
             }),
           inject: [CONFIG, LOGGER],

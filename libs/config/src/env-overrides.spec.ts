@@ -53,6 +53,8 @@ describe('readEnvOverrides', () => {
         PETREL_CONFIG: '/etc/petrel/petrel.yaml',
         PETREL_LOCAL_REDIS_PORT: '6380',
         PETREL_BENCH_PINNED: 'taskset -c 0',
+        PETREL_ADMIN_ADDRESS: '127.0.0.1:50052',
+        PETREL_ADMIN_TOKEN_FILE: '/run/secrets/petrel-admin-token',
         PETREL_INGRESS_SERVICE_HOST: '10.96.0.12',
         PETREL_INGRESS_PORT: 'tcp://10.96.0.12:25',
       }),

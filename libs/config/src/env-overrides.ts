@@ -35,6 +35,8 @@ export const RESERVED_VARIABLES: ReadonlyMap<string, string> = new Map([
   ['PETREL_CONFIG', 'the configuration file'],
   ['PETREL_LOCAL_REDIS_PORT', '`npm start`: the port of the Redis it runs when redis.url is null'],
   ['PETREL_BENCH_PINNED', 'the benchmarks: set when they have pinned themselves to one CPU'],
+  ['PETREL_ADMIN_ADDRESS', 'relayctl: the admin API to call (host:port)'],
+  ['PETREL_ADMIN_TOKEN_FILE', 'relayctl: the file holding its bearer token'],
 ]);
 
 /** Variables an earlier Petrel read, and what replaced them. */

@@ -29,6 +29,7 @@ import {
   QUEUES,
   ServiceRedis,
   deferralReason,
+  eventLogFields,
   destinationLabel,
   startPresence,
   workerOptions,
@@ -224,7 +225,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
             record(data, outcome);
             // One JSON line per message event, the same as recorded in Redis.
             for (const event of outcome.events)
-              logger.info({ ...event, id: data.messageId }, `message ${event.event}`);
+              logger.info(eventLogFields(data.messageId, event), `message ${event.event}`);
             if (outcome.events.length === 0)
               logger.debug(
                 { id: data.messageId, delivery: data.id, status: outcome.status },

@@ -26,6 +26,7 @@ import {
 import {
   QUEUES,
   ServiceRedis,
+  eventLogFields,
   startPresence,
   sweepOrphanBodies,
   type Presence,
@@ -294,7 +295,8 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
             pool,
             queues: adminQueues,
             route: (domain) => domains.route(domain, { ignoreHold: true }),
-            logEvent: (id, event) => logger.info({ ...event, id }, `message ${event.event}`),
+            logEvent: (id, event) =>
+              logger.info(eventLogFields(id, event), `message ${event.event}`),
             ...(deps.now === undefined ? {} : { now: deps.now }),
           },
           report,

@@ -61,6 +61,7 @@ export { UNLIMITED, workerOptions } from './worker-options.js';
 export {
   EVENTS_PER_MESSAGE,
   EVENTS_TTL_SECONDS,
+  eventLogFields,
   eventsKey,
   queueEvent,
   readEvents,

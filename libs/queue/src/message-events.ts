@@ -74,3 +74,12 @@ export async function readEvents(
     return at < 0 ? [] : [JSON.parse(fields[at + 1]!) as MessageEvent];
   });
 }
+
+/**
+ * The event as a log line's fields: the message id added, and `service` left
+ * out (the logger's own base field already says it).
+ */
+export function eventLogFields(messageId: string, event: MessageEvent): Record<string, unknown> {
+  const { service: _service, ...fields } = event;
+  return { ...fields, id: messageId };
+}

@@ -18,7 +18,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ensureBuilt,
+  ensureServiceBuilt,
   eventually,
   freePort,
   killServices,
@@ -202,21 +202,8 @@ async function startPrometheus(ports: Record<Service, number>): Promise<void> {
 }
 
 beforeAll(async () => {
-  await Promise.all(
-    SERVICES.map((service) =>
-      ensureBuilt(`@petrel/${service}`, [
-        `apps/${service}`,
-        'libs/config',
-        'libs/dns',
-        'libs/dsn',
-        'libs/observability',
-        'libs/proto',
-        'libs/queue',
-        'libs/service',
-        'libs/smtp',
-      ]),
-    ),
-  );
+  // One at a time: two Nx builds of the same libraries at once race on their dist.
+  for (const service of SERVICES) await ensureServiceBuilt(service);
   tmp = mkdtempSync(join(tmpdir(), 'petrel-prometheus-'));
   // Our own Redis: the test pauses its writes, and sets a maxmemory to compare with.
   redisServer = await startRedis({ own: true, extraArgs: ['--maxmemory', '1gb'] });

@@ -6,7 +6,7 @@
 // and the body went with its last reference.
 import { refsKey } from '@petrel/queue';
 import {
-  ensureBuilt,
+  ensureServiceBuilt,
   eventually,
   killServices,
   spawnService,
@@ -23,16 +23,7 @@ let server: RedisHandle;
 let redis: Redis;
 
 beforeAll(async () => {
-  await ensureBuilt('@petrel/egress', [
-    'apps/egress',
-    'libs/config',
-    'libs/dns',
-    'libs/dsn',
-    'libs/observability',
-    'libs/queue',
-    'libs/service',
-    'libs/smtp',
-  ]);
+  await ensureServiceBuilt('egress');
   server = await startRedis();
   redis = new Redis(server.url);
 }, 300_000);

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
-  ensureBuilt,
+  ensureServiceBuilt,
   eventually,
   freePort,
   killServices,
@@ -26,18 +26,7 @@ let server: RedisHandle;
 const sinks: TestSink[] = [];
 
 beforeAll(async () => {
-  for (const service of ['ingress', 'routing', 'egress'])
-    await ensureBuilt(`@petrel/${service}`, [
-      `apps/${service}`,
-      'libs/config',
-      'libs/dns',
-      'libs/dsn',
-      'libs/observability',
-      'libs/proto',
-      'libs/queue',
-      'libs/service',
-      'libs/smtp',
-    ]);
+  for (const service of ['ingress', 'routing', 'egress']) await ensureServiceBuilt(service);
   server = await startRedis();
 }, 300_000);
 
@@ -99,6 +88,7 @@ describe('the whole relay', () => {
         `c.test: 'smtp:[127.0.0.2]:${hostC.port}'}`,
       PETREL_ROUTING__DNS: `{servers: ['127.0.0.1:${deadDns}'], timeout: 200ms}`,
       PETREL_ROUTING__GRPC__PORT: '0',
+      PETREL_ADMIN__PORT: '0',
       PETREL_EGRESS__TLS: 'none',
       PETREL_METRICS__PORT: '0',
       PETREL_LOG__LEVEL: 'warn',
@@ -171,6 +161,7 @@ describe('the whole relay', () => {
       PETREL_ROUTING__TRANSPORTS: `{a.test: 'smtp:[127.0.0.1]:${hostA.port}', client.test: 'smtp:[127.0.0.2]:${senders.port}'}`,
       PETREL_ROUTING__DNS: `{servers: ['127.0.0.1:${deadDns}'], timeout: 200ms}`,
       PETREL_ROUTING__GRPC__PORT: '0',
+      PETREL_ADMIN__PORT: '0',
       PETREL_EGRESS__TLS: 'none',
       PETREL_EGRESS__RETRY: '{schedule: [300ms], maxLifetime: 2s}',
       PETREL_METRICS__PORT: '0',

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ensureBuilt,
+  ensureServiceBuilt,
   freePort,
   killServices,
   spawnService,
@@ -29,21 +29,11 @@ import {
   writeConfig,
 } from './support/reload-support.js';
 
-const built = [
-  'apps/ingress',
-  'libs/config',
-  'libs/dsn',
-  'libs/observability',
-  'libs/queue',
-  'libs/service',
-  'libs/smtp',
-];
-
 let redis: RedisHandle;
 let dir: string | undefined;
 
 beforeAll(async () => {
-  await ensureBuilt('@petrel/ingress', built);
+  await ensureServiceBuilt('ingress');
   redis = await startRedis();
 }, 300_000);
 

@@ -10,7 +10,7 @@
 // the build is missing or older than the sources, beforeAll runs it.
 import { defaultConfig } from '@petrel/config';
 import {
-  ensureBuilt,
+  ensureServiceBuilt,
   freePort,
   killServices,
   spawnService,
@@ -24,15 +24,6 @@ import { eventually, readJob } from './support/ingress-harness.js';
 import { RawSmtp } from './support/raw-smtp.js';
 
 /** The projects whose dist main.js runs on. */
-const built = [
-  'apps/ingress',
-  'libs/config',
-  'libs/dsn',
-  'libs/observability',
-  'libs/queue',
-  'libs/service',
-  'libs/smtp',
-];
 const spawnIngress = (vars: Record<string, string>) => spawnService('ingress', vars);
 
 async function readyStatus(port: number): Promise<number | null> {
@@ -47,7 +38,7 @@ let redis: RedisHandle;
 let client: Redis;
 
 beforeAll(async () => {
-  await ensureBuilt('@petrel/ingress', built);
+  await ensureServiceBuilt('ingress');
   redis = await startRedis();
   client = new Redis(redis.url);
 }, 300_000);

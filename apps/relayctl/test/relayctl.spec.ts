@@ -20,7 +20,7 @@ import type {
 } from '@petrel/proto';
 import {
   REPOSITORY_ROOT,
-  ensureBuilt,
+  ensureServiceBuilt,
   eventually,
   freePort,
   killServices,
@@ -133,19 +133,8 @@ async function listUntil(args: string[], check: (entries: Entry[]) => boolean): 
 }
 
 beforeAll(async () => {
-  for (const service of ['ingress', 'routing', 'egress'])
-    await ensureBuilt(`@petrel/${service}`, [
-      `apps/${service}`,
-      'libs/config',
-      'libs/dns',
-      'libs/dsn',
-      'libs/observability',
-      'libs/proto',
-      'libs/queue',
-      'libs/service',
-      'libs/smtp',
-    ]);
-  await ensureBuilt('@petrel/relayctl', ['apps/relayctl', 'libs/proto']);
+  for (const service of ['ingress', 'routing', 'egress']) await ensureServiceBuilt(service);
+  await ensureServiceBuilt('relayctl');
   redis = await startRedis();
   sink = await startTestSink({ faults: [LATER, STUCK, ONCE] });
   smtpPort = await freePort();

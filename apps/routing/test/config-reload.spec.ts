@@ -12,7 +12,7 @@ import { loadConfig } from '@petrel/config';
 import { createLogger } from '@petrel/observability';
 import { createRoutingClient } from '@petrel/proto';
 import {
-  ensureBuilt,
+  ensureServiceBuilt,
   freePort,
   killServices,
   spawnService,
@@ -34,17 +34,7 @@ let dir: string | undefined;
 const started: Routing[] = [];
 
 beforeAll(async () => {
-  await ensureBuilt('@petrel/routing', [
-    'apps/routing',
-    'libs/config',
-    'libs/dns',
-    'libs/dsn',
-    'libs/observability',
-    'libs/proto',
-    'libs/queue',
-    'libs/service',
-    'libs/smtp',
-  ]);
+  await ensureServiceBuilt('routing');
   server = await startRedis();
   redis = new Redis(server.url);
   dns = await startDnsServer({
@@ -99,6 +89,7 @@ function config(
       ...routing,
     },
     metrics: { port: metricsPort },
+    admin: { port: 0 },
   };
 }
 

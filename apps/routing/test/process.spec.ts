@@ -9,7 +9,7 @@
 // holds jobs in the middle of routing when it is killed.
 import { QUEUES, refsKey } from '@petrel/queue';
 import {
-  ensureBuilt,
+  ensureServiceBuilt,
   freePort,
   killServices,
   spawnService,
@@ -25,24 +25,12 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, routingConfig, Sender, written } from './support/routing-harness.js';
 
-const built = [
-  'apps/routing',
-  'libs/config',
-  'libs/dns',
-  'libs/dsn',
-  'libs/observability',
-  'libs/proto',
-  'libs/queue',
-  'libs/service',
-  'libs/smtp',
-];
-
 let server: RedisHandle;
 let redis: Redis;
 let dns: TestDnsServer;
 
 beforeAll(async () => {
-  await ensureBuilt('@petrel/routing', built);
+  await ensureServiceBuilt('routing');
   server = await startRedis();
   redis = new Redis(server.url);
   dns = await startDnsServer({
@@ -74,6 +62,7 @@ function spawnRouting(prefix: string, extra: Record<string, string> = {}): Servi
     PETREL_ROUTING__LOCK_DURATION: '1s',
     PETREL_ROUTING__CONCURRENCY: '8',
     PETREL_ROUTING__GRPC__PORT: '0',
+    PETREL_ADMIN__PORT: '0',
     PETREL_METRICS__PORT: '0',
     PETREL_LOG__LEVEL: 'warn',
     ...extra,

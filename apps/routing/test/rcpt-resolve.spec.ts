@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
-  ensureBuilt,
+  ensureServiceBuilt,
   freePort,
   killServices,
   spawnService,
@@ -25,16 +25,7 @@ let server: RedisHandle;
 let dns: TestDnsServer;
 
 beforeAll(async () => {
-  await ensureBuilt('@petrel/ingress', [
-    'apps/ingress',
-    'libs/config',
-    'libs/dsn',
-    'libs/observability',
-    'libs/proto',
-    'libs/queue',
-    'libs/service',
-    'libs/smtp',
-  ]);
+  await ensureServiceBuilt('ingress');
   server = await startRedis();
   dns = await startDnsServer({
     records: [

@@ -134,6 +134,7 @@ async function oneRun(redisUrl, dnsAddress, kind = 'routing') {
       PETREL_INGRESS__HOSTNAME: 'mx.petrel.test',
       PETREL_ROUTING__DNS: `{servers: ['${dnsAddress}'], timeout: 2s}`,
       PETREL_ROUTING__GRPC__PORT: '0',
+      PETREL_ADMIN__PORT: '0',
       PETREL_METRICS__PORT: String(metricsPort),
       PETREL_ROUTING__CONCURRENCY: CONCURRENCY,
     },

@@ -1,16 +1,17 @@
 // Throwaway TLS material for tests: a self-signed EC certificate made with the
-// openssl command line, valid for a day, for its CN and 127.0.0.1.
+// openssl command line, valid for a day (or `days`), for its CN and 127.0.0.1.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** A self-signed certificate and key for `cn`, written to dir/<name>.{cert,key}.pem; their paths. */
+/** A self-signed certificate and key for `cn`, valid `days`, written to dir/<name>.{cert,key}.pem; their paths. */
 export async function makeCertificate(
   dir: string,
   name = 'tls',
   cn = 'mx.petrel.test',
+  days = 1,
 ): Promise<{ cert: string; key: string }> {
   const cert = join(dir, `${name}.cert.pem`);
   const key = join(dir, `${name}.key.pem`);
@@ -23,7 +24,7 @@ export async function makeCertificate(
     'ec_paramgen_curve:prime256v1',
     '-nodes',
     '-days',
-    '1',
+    String(days),
     '-subj',
     `/CN=${cn}`,
     '-addext',

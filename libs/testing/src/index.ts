@@ -37,6 +37,7 @@ export {
 export {
   REPOSITORY_ROOT,
   ensureBuilt,
+  ensureServiceBuilt,
   killServices,
   spawnService,
   type ServiceProcess,

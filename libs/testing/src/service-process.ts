@@ -50,6 +50,23 @@ export async function ensureBuilt(nxProject: string, projects: readonly string[]
   });
 }
 
+/** The libraries any service is built from: a source newer than its dist means a rebuild. */
+const SERVICE_LIBS = [
+  'libs/config',
+  'libs/dns',
+  'libs/dsn',
+  'libs/observability',
+  'libs/proto',
+  'libs/queue',
+  'libs/service',
+  'libs/smtp',
+];
+
+/** ensureBuilt for one of the apps (ingress, routing, egress, relayctl) and the libraries. */
+export function ensureServiceBuilt(app: string): Promise<void> {
+  return ensureBuilt(`@petrel/${app}`, [`apps/${app}`, ...SERVICE_LIBS]);
+}
+
 export interface ServiceProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;

@@ -1,15 +1,11 @@
 // What the configuration reload tests share: a YAML file written whole (JSON,
 // which YAML 1.2 reads), replaced by rename as editors and ConfigMaps do;
 // certificates with a chosen lifetime; what STARTTLS offers; and the gauge.
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { promisify } from 'node:util';
+import { makeCertificate } from '@petrel/testing';
 import { RawSmtp } from './raw-smtp.js';
-
-const run = promisify(execFile);
 
 export const EXPIRY_GAUGE = 'petrel_ingress_certificate_expiry_timestamp_seconds';
 
@@ -30,25 +26,7 @@ export async function certificate(
   name: string,
   days: number,
 ): Promise<{ cert: string; key: string; fingerprint: string; notAfter: number }> {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    String(days),
-    '-subj',
-    `/CN=${name}.petrel.test`,
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
+  const { cert, key } = await makeCertificate(dir, name, `${name}.petrel.test`, days);
   const x509 = new X509Certificate(readFileSync(cert));
   return {
     cert,

@@ -130,7 +130,11 @@ export async function startAdminServer(options: {
     }
   }
 
-  const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
+  const server = new Server({
+    'grpc.max_receive_message_length': 1024 * 1024,
+    // A second process on the same port is an error, not a silent share.
+    'grpc.so_reuseport': 0,
+  });
   server.addService(adminService(), implementation);
   let credentials = ServerCredentials.createInsecure();
   if (config.tls !== null) {

@@ -34,6 +34,7 @@ export function routingConfig(
   c.ingress.hostname = 'mx.petrel.test';
   c.routing.dns = { servers: [dnsAddress], timeoutMs: 300 };
   c.routing.grpc = { host: '127.0.0.1', port: 0 };
+  c.admin.port = 0;
   c.routing.lockDurationMs = 2000;
   c.metrics.port = 0;
   change(c);

@@ -78,12 +78,8 @@ export function plan(action: ActionName, entry: Entry): ActionResult {
   switch (action) {
     case 'retry':
       if (state === 'failed') return change('taken again');
-      if (
-        state === 'deferred' ||
-        (state === 'routing' && entry.nextAttemptAt !== '') ||
-        entry.nextAttemptAt !== ''
-      )
-        return change('attempted now');
+      // Delayed: deferred, a busy destination, or a routing retry.
+      if (entry.nextAttemptAt !== '') return change('attempted now');
       return same(`${state}: nothing to bring forward`);
     case 'hold':
       if (state === 'held') return same('already held');

@@ -90,8 +90,7 @@ export function toEntry(queueName: string, bullState: JobType, job: Job): Entry 
       domain: '',
       nextHops: [],
       attempts: t.routingAttempt ?? 0,
-      nextAttemptAt:
-        bullState === 'delayed' ? new Date(job.timestamp + (job.delay ?? 0)).toISOString() : '',
+      nextAttemptAt: bullState === 'delayed' ? delayedUntil(job) : '',
       size: t.size,
       failedReason,
       origin: t.origin ?? 'smtp',
@@ -128,7 +127,7 @@ export function toEntry(queueName: string, bullState: JobType, job: Job): Entry 
     domain: d.route.domain,
     nextHops: d.route.hops.map((hop) => `${hop.host}:${hop.port}`),
     attempts: d.attempts ?? 0,
-    nextAttemptAt: bullState === 'delayed' ? (d.nextAttemptAt ?? '') : '',
+    nextAttemptAt: bullState === 'delayed' ? (d.nextAttemptAt ?? delayedUntil(job)) : '',
     size: d.size,
     failedReason,
     origin: d.origin,
@@ -155,4 +154,9 @@ function parameters(p: TransactionJobV1['parameters']): string[] {
   if (p.smtputf8 === true) out.push('SMTPUTF8');
   if (p.auth !== undefined) out.push(`AUTH=${p.auth ?? '<>'}`);
   return out;
+}
+
+/** When BullMQ will take a delayed job (its timestamp plus its delay). */
+function delayedUntil(job: Job): string {
+  return new Date(job.timestamp + (job.delay ?? 0)).toISOString();
 }

@@ -38,6 +38,7 @@ import {
 } from '@petrel/observability';
 import {
   createRedis,
+  eventLogFields,
   recordEvent,
   startPresence,
   TransactionStore,
@@ -345,20 +346,19 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
       }
       const events = redis;
       const policy = new IngressPolicy({
-        received: (id, fields) =>
-          void recordEvent(
-            events,
-            config.redis.prefix,
-            id,
-            {
-              event: 'received',
-              service: 'ingress',
-              instance,
-              at: new Date().toISOString(),
-              ...fields,
-            },
-            { accepted: 1 },
-          ),
+        received: (id, fields) => {
+          const event = {
+            event: 'received',
+            service: 'ingress',
+            instance,
+            at: new Date().toISOString(),
+            ...fields,
+          };
+          void recordEvent(events, config.redis.prefix, id, event, { accepted: 1 });
+          // The event's JSON log line; its fields are built anyway, for Redis.
+          if (logger.isLevelEnabled('info'))
+            logger.info(eventLogFields(id, event), 'message received');
+        },
         config: ingressConfig,
         routability,
         lists: () => lists,

@@ -207,20 +207,6 @@ export class IngressPolicy implements SessionPolicy {
       });
       metrics.messagesAccepted.inc();
       metrics.bytesAccepted.inc(job.size);
-      // The line's fields cost a formatPath per message even when info is off.
-      if (this.deps.logger.isLevelEnabled('info')) {
-        this.deps.logger.info(
-          {
-            event: 'accepted',
-            id,
-            client: info.address,
-            from: formatPath(transaction.reversePath),
-            recipients: transaction.recipients.length,
-            size: job.size,
-          },
-          'message accepted',
-        );
-      }
       return { kind: 'accept', queueId: id };
     } catch (err) {
       metrics.rejects.inc({ reason: 'storage' });

@@ -19,6 +19,7 @@ import {
   PETREL_VERSION,
   createLogger,
   createRegistry,
+  processInstance,
   startHealthServer,
   type HealthServer,
   type Logger,
@@ -71,7 +72,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
   const registry = deps.registry ?? createRegistry({ service: 'egress' });
   const metrics = createEgressMetrics(registry);
   const destinations = new Set(config.metrics.destinations.map((d) => d.toLowerCase()));
-  const instance = deps.instance ?? `${config.ingress.hostname}:${process.pid}`;
+  const instance = deps.instance ?? processInstance();
   const url = config.redis.url;
   if (url === null)
     throw new Error('redis.url: egress needs a Redis URL (npm start provides a local Redis)');

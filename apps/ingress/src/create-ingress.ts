@@ -32,6 +32,7 @@ import {
   PETREL_VERSION,
   createLogger,
   createRegistry,
+  processInstance,
   startHealthServer,
   type HealthServer,
   type Logger,
@@ -60,7 +61,7 @@ import { createRoutingClient } from '@petrel/proto';
 export interface IngressDependencies {
   readonly logger?: Logger;
   readonly registry?: Registry;
-  /** Instance name for the job record and logs; default hostname:pid. */
+  /** Instance name for the job record and logs; default processInstance() (host name, i.e. pod name, and pid). */
   readonly instance?: string;
   /** Reload the configuration while running (SIGHUP, PETREL_CONFIG changes); absent: never. */
   readonly reload?: ConfigReloadOptions;
@@ -102,7 +103,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
   const logger = deps.logger ?? createLogger({ service: 'ingress', level: config.log.level });
   const registry = deps.registry ?? createRegistry({ service: 'ingress' });
   const metrics = createIngressMetrics(registry);
-  const instance = deps.instance ?? `${ingressConfig.hostname}:${process.pid}`;
+  const instance = deps.instance ?? processInstance();
   if (config.redis.url === null)
     throw new Error('redis.url: ingress needs a Redis URL (npm start provides a local Redis)');
 

@@ -19,6 +19,7 @@ import {
   PETREL_VERSION,
   createLogger,
   createRegistry,
+  processInstance,
   startHealthServer,
   type HealthServer,
   type Logger,
@@ -60,7 +61,7 @@ export const ROUTING_RELOAD = {
 export interface RoutingDependencies {
   readonly logger?: Logger;
   readonly registry?: Registry;
-  /** Instance name for logs and the jobs it writes; default hostname:pid. */
+  /** Instance name for logs and the jobs it writes; default processInstance() (host name, i.e. pod name, and pid). */
   readonly instance?: string;
   /** [0, 1) for the order among equal MX preferences (tests). */
   readonly random?: () => number;
@@ -94,7 +95,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
   const metrics = createRoutingMetrics(registry);
   let report: QueueReport | null = null;
   const adminMetrics = createQueueMetrics(registry, () => report);
-  const instance = deps.instance ?? `${config.ingress.hostname}:${process.pid}`;
+  const instance = deps.instance ?? processInstance();
   const url = config.redis.url;
   if (url === null)
     throw new Error('redis.url: routing needs a Redis URL (npm start provides a local Redis)');

@@ -2,5 +2,10 @@
 // JSON-lines logs (pino), Prometheus metrics (prom-client, names prefixed
 // petrel_) and the HTTP port with /metrics, /healthz and /readyz.
 export { createLogger, type CreateLoggerOptions, type Logger } from './logger.js';
-export { PETREL_VERSION, createRegistry, type Registry } from './metrics-registry.js';
+export {
+  PETREL_VERSION,
+  createRegistry,
+  processInstance,
+  type Registry,
+} from './metrics-registry.js';
 export { startHealthServer, type HealthServer, type HealthServerOptions } from './health-server.js';

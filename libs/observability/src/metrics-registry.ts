@@ -9,6 +9,7 @@
 // (health-server.ts does).
 
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export type { Registry } from 'prom-client';
@@ -19,6 +20,15 @@ export const PETREL_VERSION: string = (
     version: string;
   }
 ).version;
+
+/**
+ * This process's name in logs, events, presence and leases: the machine's host
+ * name (in Kubernetes, the pod's name) and the pid. Not ingress.hostname, which
+ * every replica shares (and every container's pid is 1).
+ */
+export function processInstance(): string {
+  return `${hostname()}:${process.pid}`;
+}
 
 /**
  * A fresh registry; default metrics unless `collectDefaults` is false; with

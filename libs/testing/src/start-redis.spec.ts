@@ -43,4 +43,24 @@ describe('startRedis', () => {
       await handle.stop();
     }
   });
+
+  it('with PETREL_TEST_REDIS=container, refuses to fall back when no Docker API answers', async () => {
+    const before = { ...process.env };
+    delete process.env['REDIS_URL'];
+    process.env['PETREL_TEST_REDIS'] = 'container';
+    process.env['DOCKER_HOST'] = 'unix:///nonexistent/petrel-docker.sock';
+    try {
+      await expect(startRedis()).rejects.toThrow(
+        /PETREL_TEST_REDIS=container, but no Docker API answers/,
+      );
+      const owned = await startRedis({ own: true });
+      expect(owned.kind).toBe('process');
+      await owned.stop();
+    } finally {
+      for (const name of ['PETREL_TEST_REDIS', 'DOCKER_HOST']) {
+        if (before[name] === undefined) delete process.env[name];
+        else process.env[name] = before[name];
+      }
+    }
+  });
 });

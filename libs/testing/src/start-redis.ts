@@ -6,6 +6,9 @@
 //   2. testcontainers (redis:7) when a Docker API answers, unless `own`;
 //   3. redis-server spawned on a free 127.0.0.1 port in a fresh temp dir;
 //   4. otherwise an Error that says how to install redis-server or set REDIS_URL.
+// PETREL_TEST_REDIS=container demands step 2 (unless `own`): no Docker API, or
+// a container that does not start, is an error instead of a fallback (CI's
+// testcontainers step proves the path that way).
 // Each test isolates its keys with uniquePrefix(), so one Redis can serve many.
 //
 // Does not: flush or share state between handles; the caller stops what it started.
@@ -28,10 +31,16 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisHandl
   if (!own && !hasConfig(options) && url !== undefined && url !== '') {
     return { kind: 'env', url, stop: async () => undefined };
   }
-  if (!own && (await dockerAnswers())) {
+  const demanded = process.env['PETREL_TEST_REDIS'] === 'container' && !own;
+  if (demanded && !(await dockerAnswers()))
+    throw new Error(
+      'startRedis: PETREL_TEST_REDIS=container, but no Docker API answers (DOCKER_HOST)',
+    );
+  if (!own && (demanded || (await dockerAnswers()))) {
     try {
       return await startRedisContainer(options);
     } catch (err) {
+      if (demanded) throw err;
       if (!containerWarned) {
         containerWarned = true;
         console.warn(

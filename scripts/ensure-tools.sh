@@ -25,3 +25,17 @@ if [ "${#petrel_missing_pkgs[@]}" -gt 0 ]; then
     return 1 2>/dev/null || exit 1
   fi
 fi
+
+# Helm 4 for helm/petrel's tests (helm lint, helm template), from the Go module proxy.
+petrel_gobin="$(command -v go >/dev/null 2>&1 && go env GOPATH || echo "$HOME/go")/bin"
+if ! command -v helm >/dev/null 2>&1 && [ ! -x "$petrel_gobin/helm" ]; then
+  petrel_go="$(command -v go || echo /usr/local/go/bin/go)"
+  if [ -x "$petrel_go" ]; then
+    echo "petrel: installing helm: go install helm.sh/helm/v4/cmd/helm@v4.3.1" >&2
+    "$petrel_go" install helm.sh/helm/v4/cmd/helm@v4.3.1 >&2 \
+      || { echo "petrel: failed: go install helm.sh/helm/v4/cmd/helm@v4.3.1" >&2; return 1 2>/dev/null || exit 1; }
+  else
+    echo "petrel: the chart tests need helm: go install helm.sh/helm/v4/cmd/helm@v4.3.1" >&2
+    return 1 2>/dev/null || exit 1
+  fi
+fi

@@ -1,0 +1,63 @@
+{{- define "petrel.fullname" -}}{{ printf "%s-petrel" .Release.Name | trunc 50 | trimSuffix "-" }}{{- end -}}
+{{- define "petrel.labels" -}}
+app.kubernetes.io/name: petrel
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+{{- end -}}
+{{- define "petrel.selector" -}}
+app.kubernetes.io/name: petrel
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+{{- define "petrel.redisUrl" -}}
+{{- if .Values.redis.externalUrl -}}{{ .Values.redis.externalUrl }}{{- else -}}redis://{{ include "petrel.fullname" . }}-redis-0.{{ include "petrel.fullname" . }}-redis:6379{{- end -}}
+{{- end -}}
+{{- define "petrel.check" -}}
+{{- $r := .Values.redis -}}
+{{- if lt (int .Values.terminationGracePeriodSeconds) (add1 (int .Values.drainTimeoutSeconds) | int) -}}
+{{- fail "terminationGracePeriodSeconds must be longer than drainTimeoutSeconds" -}}
+{{- end -}}
+{{- if not $r.externalUrl -}}
+{{- if ne $r.internal.maxmemoryPolicy "noeviction" -}}
+{{- fail (printf "redis.internal.maxmemoryPolicy %s evicts keys and could lose accepted mail: use noeviction" $r.internal.maxmemoryPolicy) -}}
+{{- end -}}
+{{- if and (ne $r.durability "none") (or (not $r.internal.persistence.enabled) (ne $r.internal.appendonly "yes")) -}}
+{{- fail (printf "redis.durability %s needs redis.internal.persistence.enabled and appendonly yes: without them accepted mail could be lost" $r.durability) -}}
+{{- end -}}
+{{- if and (eq $r.durability "fsync") (ne $r.internal.appendfsync "always") -}}
+{{- fail "redis.durability fsync needs redis.internal.appendfsync always" -}}
+{{- end -}}
+{{- if and (eq $r.durability "replicas") (lt (int $r.internal.replicas) (int $r.replicas)) -}}
+{{- fail "redis.durability replicas needs redis.internal.replicas >= redis.replicas" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.tls.enabled (not .Values.tls.existingSecret) (not .Values.tls.certManager.enabled) -}}
+{{- fail "tls.enabled needs tls.existingSecret or tls.certManager.enabled" -}}
+{{- end -}}
+{{- if and .Values.ingress.service.proxyProtocol (not (and .Values.config.ingress .Values.config.ingress.loadBalancers)) -}}
+{{- fail "ingress.service.proxyProtocol needs config.ingress.loadBalancers: the addresses allowed to send PROXY headers" -}}
+{{- end -}}
+{{- if and .Values.auth.enabled (not .Values.auth.existingSecret) (not .Values.auth.users) -}}
+{{- fail "auth.enabled needs auth.existingSecret or auth.users" -}}
+{{- end -}}
+{{- end -}}
+{{- define "petrel.config" -}}
+{{- $c := deepCopy .Values.config -}}
+{{- $ing := default dict $c.ingress -}}
+{{- $lb := default list $ing.loadBalancers -}}
+{{- $proxy := .Values.ingress.service.proxyProtocol -}}
+{{- $_ := set $ing "listeners" (list (dict "host" "0.0.0.0" "port" 2525 "proxyProtocol" $proxy) (dict "host" "0.0.0.0" "port" 5870 "proxyProtocol" $proxy)) -}}
+{{- $_ := set $ing "drainTimeout" (printf "%ds" (int .Values.drainTimeoutSeconds)) -}}
+{{- $_ := set $ing "resolve" (merge (dict "address" (printf "%s-routing:50051" (include "petrel.fullname" .))) (default dict $ing.resolve)) -}}
+{{- if .Values.tls.enabled -}}{{- $_ := set $ing "tls" (dict "cert" "/etc/petrel/tls/tls.crt" "key" "/etc/petrel/tls/tls.key") -}}{{- end -}}
+{{- if .Values.auth.enabled -}}{{- $_ := set $ing "auth" (dict "usersFile" "/etc/petrel/auth/users") -}}{{- end -}}
+{{- $_ := set $c "ingress" $ing -}}
+{{- $rt := default dict $c.routing -}}
+{{- $_ := set $rt "grpc" (dict "host" "0.0.0.0" "port" 50051) -}}
+{{- $_ := set $c "routing" $rt -}}
+{{- $_ := set $c "metrics" (dict "host" "0.0.0.0" "port" 9464) -}}
+{{- $_ := set $c "admin" (dict "host" .Values.admin.host "port" 50052) -}}
+{{- $_ := set $c "redis" (dict "url" (include "petrel.redisUrl" .) "durability" .Values.redis.durability "replicas" (int .Values.redis.replicas)) -}}
+{{- toYaml $c -}}
+{{- end -}}

@@ -16,6 +16,9 @@ import {
   uniquePrefix,
   type RedisHandle,
   type ServiceProcess,
+  logLines,
+  replaceFile,
+  writeConfig,
 } from '@petrel/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './support/ingress-harness.js';
@@ -25,8 +28,6 @@ import {
   offeredFingerprint,
   openTransaction,
   rcpt,
-  replaceFile,
-  writeConfig,
 } from './support/reload-support.js';
 
 let redis: RedisHandle;
@@ -47,27 +48,8 @@ afterEach(() => {
   dir = undefined;
 });
 
-interface LogLine {
-  level: number | string;
-  msg: string;
-  event?: string;
-  outcome?: string;
-  trigger?: string;
-  key?: string;
-  problem?: string;
-  applied?: string[];
-}
-
-function logLines(process: ServiceProcess): LogLine[] {
-  return process
-    .stdout()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine);
-}
-
 const reloads = (p: ServiceProcess, outcome: string, trigger: string) =>
-  logLines(p).filter(
+  logLines(p.stdout()).filter(
     (l) => l.event === 'config-reload' && l.outcome === outcome && l.trigger === trigger,
   );
 
@@ -106,7 +88,7 @@ describe('the ingress process reloads its configuration', () => {
       async () => {
         if (ingress.child.exitCode !== null)
           throw new Error(`ingress exited ${ingress.child.exitCode}: ${ingress.stderr()}`);
-        return logLines(ingress).some((l) => l.msg === 'ingress ready');
+        return logLines(ingress.stdout()).some((l) => l.msg === 'ingress ready');
       },
       'ingress ready',
       15_000,
@@ -132,7 +114,7 @@ describe('the ingress process reloads its configuration', () => {
     await eventually(() => reloads(ingress, 'applied', 'signal').length === 1, 'SIGHUP reloaded');
     expect(reloads(ingress, 'applied', 'signal')[0]!.applied).toEqual([]);
     // The reload itself read the certificate (whatever the certificate's own watch did).
-    const lines = logLines(ingress);
+    const lines = logLines(ingress.stdout());
     const signalled = lines.findIndex((l) => l.event === 'config-reload' && l.trigger === 'signal');
     expect(lines[signalled - 1]!.msg).toBe('TLS certificate loaded');
     await eventually(

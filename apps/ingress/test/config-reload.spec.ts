@@ -8,10 +8,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '@petrel/config';
 import { createLogger, createRegistry } from '@petrel/observability';
-import { startRedis, uniquePrefix, type RedisHandle } from '@petrel/testing';
+import {
+  captureLog,
+  replaceFile,
+  startRedis,
+  uniquePrefix,
+  writeConfig,
+  type LogLine,
+  type RedisHandle,
+} from '@petrel/testing';
 import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createIngress, type Ingress } from '../src/create-ingress.js';
@@ -23,8 +30,6 @@ import {
   offeredFingerprint,
   openTransaction,
   rcpt,
-  replaceFile,
-  writeConfig,
 } from './support/reload-support.js';
 
 let redis: RedisHandle;
@@ -42,18 +47,6 @@ afterEach(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
-
-interface LogLine {
-  level: string;
-  msg: string;
-  event?: string;
-  outcome?: string;
-  trigger?: string;
-  key?: string;
-  problem?: string;
-  applied?: string[];
-  restart?: string[];
-}
 
 const RELAY_DENIED = '554 5.7.1 Relay access denied';
 const RCPT_OK = '250 2.1.5 Ok';
@@ -81,14 +74,7 @@ async function start(file: string): Promise<{
   lines: () => LogLine[];
   registry: Registry;
 }> {
-  const lines: LogLine[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
+  const { destination, lines } = captureLog();
   const registry = createRegistry({ collectDefaults: false });
   const ingress = createIngress(loadConfig({ env: {}, file }), {
     logger: createLogger({ service: 'ingress-test', level: 'info', destination }),

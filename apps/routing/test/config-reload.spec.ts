@@ -4,10 +4,9 @@
 // routing.transports, even for a domain whose MX records are in the DNS cache;
 // a bad entry is refused with an error line naming it, and the map in force
 // stays. Then the routing process itself, on SIGHUP.
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '@petrel/config';
 import { createLogger } from '@petrel/observability';
 import { createRoutingClient } from '@petrel/proto';
@@ -21,6 +20,10 @@ import {
   uniquePrefix,
   type RedisHandle,
   type TestDnsServer,
+  captureLog,
+  logLines,
+  writeConfig,
+  type LogLine,
 } from '@petrel/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -55,24 +58,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface LogLine {
-  level: string;
-  msg: string;
-  event?: string;
-  outcome?: string;
-  trigger?: string;
-  key?: string;
-  problem?: string;
-  applied?: string[];
-  restart?: string[];
-}
-
-/** Writes the YAML file (as JSON, which YAML reads) and renames it over the old one. */
-function writeConfig(file: string, doc: unknown): void {
-  writeFileSync(`${file}.new`, JSON.stringify(doc, null, 2));
-  renameSync(`${file}.new`, file);
-}
-
 function config(
   prefix: string,
   routing: Record<string, unknown>,
@@ -103,14 +88,7 @@ describe('routing.transports and routing.lists, reloaded from the file', () => {
     const prefix = uniquePrefix('routing-reload');
     const lists = { 'staff@lists.test': ['alice@a.test'] };
     writeConfig(file, config(prefix, { transports: { 'a.test': 'smtp:[127.0.0.1]:2626' }, lists }));
-    const lines: LogLine[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n'))
-          if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-        done();
-      },
-    });
+    const { destination, lines } = captureLog();
     const c = loadConfig({ env: {}, file });
     const routing = createRouting(c, {
       logger: createLogger({ service: 'routing-test', level: 'info', destination }),
@@ -247,16 +225,11 @@ describe('the routing process', () => {
       config(prefix, { transports: { 'a.test': hop } }, grpcPort, metricsPort);
     writeConfig(file, doc('smtp:[127.0.0.1]:2626'));
     const routing = spawnService('routing', { PETREL_CONFIG: file });
-    const logLines = () =>
-      routing
-        .stdout()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as LogLine);
+    const lines = () => logLines(routing.stdout());
     await eventually(async () => {
       if (routing.child.exitCode !== null)
         throw new Error(`routing exited ${routing.child.exitCode}: ${routing.stderr()}`);
-      return logLines().some((l) => l.msg === 'routing ready') || undefined;
+      return lines().some((l) => l.msg === 'routing ready') || undefined;
     }, 20_000);
     const client = createRoutingClient(`127.0.0.1:${grpcPort}`);
     try {
@@ -266,7 +239,7 @@ describe('the routing process', () => {
       // SIGHUP with the file unchanged: a reload that applies nothing, and the process lives.
       routing.child.kill('SIGHUP');
       await eventually(async () =>
-        logLines().find(
+        lines().find(
           (l) => l.event === 'config-reload' && l.outcome === 'applied' && l.trigger === 'signal',
         ),
       );
@@ -280,7 +253,7 @@ describe('the routing process', () => {
       });
       // One reload applied the map: the signal's or the file watch's, whichever came first.
       const appliedMap = () =>
-        logLines().filter(
+        lines().filter(
           (l) => l.event === 'config-reload' && l.applied?.includes('routing.transports'),
         );
       await eventually(async () => appliedMap()[0]);

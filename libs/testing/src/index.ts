@@ -52,3 +52,4 @@ export {
   type TestSink,
 } from './test-sink.js';
 export { eventually } from './eventually.js';
+export { captureLog, logLines, replaceFile, writeConfig, type LogLine } from './config-file.js';

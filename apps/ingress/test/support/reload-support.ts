@@ -1,24 +1,13 @@
-// What the configuration reload tests share: a YAML file written whole (JSON,
-// which YAML 1.2 reads), replaced by rename as editors and ConfigMaps do;
-// certificates with a chosen lifetime; what STARTTLS offers; and the gauge.
+// What ingress's configuration reload tests share (the file and log lines are
+// @petrel/testing's config-file.ts): certificates with a chosen lifetime, what
+// STARTTLS offers, and the expiry gauge.
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { makeCertificate } from '@petrel/testing';
 import { RawSmtp } from './raw-smtp.js';
 
 export const EXPIRY_GAUGE = 'petrel_ingress_certificate_expiry_timestamp_seconds';
-
-/** Writes the file beside its final name, then renames it over: an atomic replace. */
-export function replaceFile(path: string, text: string): void {
-  writeFileSync(`${path}.new`, text);
-  renameSync(`${path}.new`, path);
-}
-
-/** The configuration file: JSON is YAML. */
-export function writeConfig(path: string, doc: unknown): void {
-  replaceFile(path, `${JSON.stringify(doc, null, 2)}\n`);
-}
 
 /** A self-signed certificate and key valid for `days` days (so that each has its own notAfter). */
 export async function certificate(

@@ -129,11 +129,109 @@ describe.skipIf(!helm)('helm/petrel', () => {
       const config = YAML.parse(
         named(objs, 'ConfigMap', 'relay-petrel-config').data?.['petrel.yaml'] ?? '',
       );
-      expect(config.ingress.listeners.map((l: { port: number }) => l.port)).toEqual([2525, 5870]);
-      expect(config.ingress.resolve.address).toBe('relay-petrel-routing:50051');
+      const ingress = named(objs, 'Deployment', 'relay-petrel-ingress').spec.template.spec;
+      const containerPorts = ['smtp', 'submission'].map(
+        (name) =>
+          ingress.containers[0].ports.find((p: { name: string }) => p.name === name)?.containerPort,
+      );
+      expect(svc.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual([
+        'smtp',
+        'submission',
+      ]);
+      expect(config.ingress.listeners.map((l: { port: number }) => l.port)).toEqual(containerPorts);
+      if (!ingress.hostNetwork) {
+        expect(containerPorts).toEqual([2525, 5870]);
+        expect(config.ingress.resolve.address).toBe('relay-petrel-routing:50051');
+      }
       expect(config.metrics.host).toBe('0.0.0.0');
       expect(config.ingress.trustedNetworks ?? []).not.toContain('0.0.0.0/0');
     });
+  });
+
+  it('puts the pods on the host network with the ports of the values', () => {
+    const objs = template(['-f', join(chart, 'ci', 'host-network-values.yaml')]);
+    const config = YAML.parse(
+      named(objs, 'ConfigMap', 'relay-petrel-config').data?.['petrel.yaml'] ?? '',
+    );
+    expect(config.ingress.listeners.map((l: { port: number }) => l.port)).toEqual([12525, 15870]);
+    expect(config.routing.grpc.port).toBe(15051);
+    expect(config.admin.port).toBe(15052);
+    expect(config.ingress.resolve.address).toBe('127.0.0.1:15051');
+    const metrics: Record<string, number> = { ingress: 19464, routing: 19465, egress: 19466 };
+    for (const d of byKind(objs, 'Deployment')) {
+      const pod = d.spec.template.spec;
+      expect(pod.hostNetwork).toBe(true);
+      expect(pod.dnsPolicy).toBe('ClusterFirstWithHostNet');
+      const [c] = pod.containers;
+      const component = d.metadata.name.replace('relay-petrel-', '');
+      const port = (name: string) =>
+        c.ports.find((p: { name: string }) => p.name === name)?.containerPort;
+      expect(port('metrics')).toBe(metrics[component]);
+      expect(c.env).toContainEqual({
+        name: 'PETREL_METRICS__PORT',
+        value: String(metrics[component]),
+      });
+      expect(c.readinessProbe.httpGet.port).toBe('metrics');
+    }
+  });
+
+  it('rolls a component only when a key it reads and cannot reload changes', () => {
+    const checksums = (...set: string[]) =>
+      Object.fromEntries(
+        byKind(template(set.flatMap((s) => ['--set', s])), 'Deployment').map((d) => [
+          d.metadata.name.replace('relay-petrel-', ''),
+          d.spec.template.metadata.annotations['checksum/config'],
+        ]),
+      );
+    const base = checksums();
+    const rolled = (...set: string[]) => {
+      const after = checksums(...set);
+      return Object.keys(base)
+        .filter((c) => after[c] !== base[c])
+        .sort();
+    };
+    expect(Object.keys(base).sort()).toEqual(['egress', 'ingress', 'routing']);
+    // Reloaded in place by the services that read them: no roll.
+    expect(rolled('config.routing.transports.example\\.com=smtp:[mx.example.net]')).toEqual([]);
+    expect(rolled('config.ingress.relayDomains={example.com}')).toEqual([]);
+    expect(rolled('config.ingress.trustedNetworks={10.0.0.0/8}')).toEqual([]);
+    // Read, and not reloaded: the readers roll.
+    expect(rolled('config.ingress.timeouts.command=7m')).toEqual(['ingress']);
+    expect(rolled('config.egress.retry.lifetime=3d')).toEqual(['egress', 'routing']);
+    expect(rolled('config.ingress.hostname=mx.example.com')).toEqual([
+      'egress',
+      'ingress',
+      'routing',
+    ]);
+    expect(rolled('config.log.level=debug')).toEqual(['egress']); // egress reloads nothing
+    expect(rolled('redis.externalUrl=redis://other:6379')).toEqual([
+      'egress',
+      'ingress',
+      'routing',
+    ]);
+  });
+
+  it("lets egress pods reach SMTP, DNS and the release's Redis only", () => {
+    const egressRules = (...args: string[]) =>
+      named(template(args), 'NetworkPolicy', 'relay-petrel-egress').spec.egress as {
+        to?: { podSelector?: { matchLabels: Record<string, string> } }[];
+        ports: { port: number | string }[];
+      }[];
+    const ports = (rules: ReturnType<typeof egressRules>) =>
+      rules.flatMap((r) => r.ports.map((p) => p.port));
+    const internal = egressRules();
+    expect(ports(internal).sort()).toEqual([25, 465, 53, 53, 587, 6379].sort());
+    const redisRule = internal.find((r) => r.ports.some((p) => p.port === 6379))!;
+    expect(redisRule.to?.[0]?.podSelector?.matchLabels).toMatchObject({
+      'app.kubernetes.io/instance': 'relay',
+      'app.kubernetes.io/component': 'redis',
+    });
+    const external = egressRules(
+      '--set',
+      'redis.externalUrl=rediss://u:p@redis.example.net:6380/0',
+    );
+    expect(ports(external)).toContain(6380);
+    expect(ports(external)).not.toContain(6379);
   });
 
   it('is not an open relay by default', () => {

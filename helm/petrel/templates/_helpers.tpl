@@ -47,17 +47,46 @@ app.kubernetes.io/component: {{ .component }}
 {{- $ing := default dict $c.ingress -}}
 {{- $lb := default list $ing.loadBalancers -}}
 {{- $proxy := .Values.ingress.service.proxyProtocol -}}
-{{- $_ := set $ing "listeners" (list (dict "host" "0.0.0.0" "port" 2525 "proxyProtocol" $proxy) (dict "host" "0.0.0.0" "port" 5870 "proxyProtocol" $proxy)) -}}
+{{- $p := .Values.ingress.ports -}}
+{{- $_ := set $ing "listeners" (list (dict "host" "0.0.0.0" "port" (int $p.smtp) "proxyProtocol" $proxy) (dict "host" "0.0.0.0" "port" (int $p.submission) "proxyProtocol" $proxy)) -}}
 {{- $_ := set $ing "drainTimeout" (printf "%ds" (int .Values.drainTimeoutSeconds)) -}}
-{{- $_ := set $ing "resolve" (merge (dict "address" (printf "%s-routing:50051" (include "petrel.fullname" .))) (default dict $ing.resolve)) -}}
+{{- /* the routing Service, unless the values name another address (hostNetwork, another namespace) */ -}}
+{{- $_ := set $ing "resolve" (merge (default dict $ing.resolve) (dict "address" (printf "%s-routing:50051" (include "petrel.fullname" .)))) -}}
 {{- if .Values.tls.enabled -}}{{- $_ := set $ing "tls" (dict "cert" "/etc/petrel/tls/tls.crt" "key" "/etc/petrel/tls/tls.key") -}}{{- end -}}
 {{- if .Values.auth.enabled -}}{{- $_ := set $ing "auth" (dict "usersFile" "/etc/petrel/auth/users") -}}{{- end -}}
 {{- $_ := set $c "ingress" $ing -}}
 {{- $rt := default dict $c.routing -}}
-{{- $_ := set $rt "grpc" (dict "host" "0.0.0.0" "port" 50051) -}}
+{{- $_ := set $rt "grpc" (dict "host" "0.0.0.0" "port" (int .Values.routing.ports.grpc)) -}}
 {{- $_ := set $c "routing" $rt -}}
-{{- $_ := set $c "metrics" (dict "host" "0.0.0.0" "port" 9464) -}}
-{{- $_ := set $c "admin" (dict "host" .Values.admin.host "port" 50052) -}}
+{{- /* metrics.port differs per component: each Deployment sets PETREL_METRICS__PORT */ -}}
+{{- $_ := set $c "metrics" (dict "host" "0.0.0.0" "port" (int .Values.ingress.ports.metrics)) -}}
+{{- $_ := set $c "admin" (dict "host" .Values.admin.host "port" (int .Values.routing.ports.admin)) -}}
 {{- $_ := set $c "redis" (dict "url" (include "petrel.redisUrl" .) "durability" .Values.redis.durability "replicas" (int .Values.redis.replicas)) -}}
 {{- toYaml $c -}}
+{{- end -}}
+
+{{- /*
+What a component reads of the configuration that it cannot reload in place: a
+change to it must roll the component's pods (the checksum/config annotation).
+The keys each service reads and reloads are INGRESS_RELOAD and ROUTING_RELOAD
+in apps/ingress/src/create-ingress.ts and apps/routing/src/create-routing.ts;
+egress reloads nothing and reads redis, egress, metrics, log, routing.dns and
+ingress.hostname (apps/egress/src/create-egress.ts).
+*/ -}}
+{{- define "petrel.restartChecksum" -}}
+{{- $c := include "petrel.config" .root | fromYaml -}}
+{{- $log := omit (default dict $c.log) "level" -}}
+{{- $read := dict -}}
+{{- if eq .component "ingress" -}}
+{{- $ing := omit $c.ingress "trustedNetworks" "relayDomains" "tls" -}}
+{{- if $ing.auth }}{{ $_ := set $ing "auth" (omit $ing.auth "usersFile") }}{{ end -}}
+{{- $read = dict "redis" $c.redis "ingress" $ing "metrics" $c.metrics "log" $log -}}
+{{- else if eq .component "routing" -}}
+{{- $egress := default dict $c.egress -}}
+{{- $read = dict "redis" $c.redis "hostname" $c.ingress.hostname "routing" (omit $c.routing "transports" "lists") "retry" $egress.retry "metrics" $c.metrics "admin" $c.admin "log" $log -}}
+{{- else -}}
+{{- $rt := default dict $c.routing -}}
+{{- $read = dict "redis" $c.redis "hostname" $c.ingress.hostname "egress" $c.egress "dns" $rt.dns "metrics" $c.metrics "log" $c.log -}}
+{{- end -}}
+{{- toYaml $read | sha256sum -}}
 {{- end -}}

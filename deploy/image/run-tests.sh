@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The container image's test (deploy/test/image.spec.ts), as its own CI step:
+# The container image's tests (deploy/test/image.spec.ts, and the Helm chart's
+# workloads played with podman: kube-play.spec.ts), as their own CI step:
 # podman's settings (setup-podman.sh), the base stand-in and the image (built
 # when missing, else reused), then the test with PETREL_IMAGE_TESTS=1.
 # `npm test` skips that file. Root only. Used by .ci/run.
@@ -12,4 +13,4 @@ deploy/image/setup-podman.sh
 # from an earlier tree would otherwise be tested.
 bash deploy/image/build.sh
 cd deploy
-PETREL_IMAGE_TESTS=1 npx vitest run test/image.spec.ts
+PETREL_IMAGE_TESTS=1 npx vitest run test/image.spec.ts test/kube-play.spec.ts

@@ -6,36 +6,15 @@
 // Runs only with PETREL_IMAGE_TESTS=1, as root with podman (.ci/run's image
 // step: deploy/image/run-tests.sh); builds the base stand-in and the image
 // when they are missing (deploy/image/build.sh), else reuses them.
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { spawn, spawnSync } from 'node:child_process';
 import { freePort, startRedis, type RedisHandle } from '@petrel/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGE, podman, podmanSkipReason, ROOT, VERSION } from './podman.js';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const VERSION = (
-  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
-).version;
-const IMAGE = process.env['PETREL_IMAGE'] ?? `localhost/petrel:${VERSION}`;
 const BASE_IMAGE = 'docker.io/library/node:24-bookworm-slim';
 
-function skipReason(): string | undefined {
-  if (process.env['PETREL_IMAGE_TESTS'] !== '1')
-    return 'set PETREL_IMAGE_TESTS=1 to run (deploy/image/run-tests.sh; .ci/run runs it as its own step)';
-  if (process.getuid?.() !== 0) return 'needs root (rootful podman)';
-  if (spawnSync('podman', ['--version']).status !== 0)
-    return 'podman is missing (apt-get install -y podman runc debootstrap)';
-  return undefined;
-}
-const skip = skipReason();
+const skip = podmanSkipReason();
 if (skip !== undefined) console.warn(`image.spec: skipped: ${skip}`);
-
-async function podman(...args: string[]): Promise<string> {
-  const { stdout } = await run('podman', args, { maxBuffer: 16 * 1024 * 1024 });
-  return stdout;
-}
 
 async function imageSize(image: string): Promise<number> {
   return Number((await podman('image', 'inspect', '--format', '{{.Size}}', image)).trim());

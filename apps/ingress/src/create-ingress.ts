@@ -39,6 +39,7 @@ import {
 } from '@petrel/observability';
 import {
   createRedis,
+  failoverRisks,
   eventLogFields,
   recordEvent,
   startPresence,
@@ -326,6 +327,8 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
         },
         'Redis checked',
       );
+      for (const risk of failoverRisks(facts, config.redis.durability, config.redis.replicas))
+        logger.warn({ redis: facts.version }, risk);
       loadTls();
       await loadUsers();
       watchFiles();

@@ -37,3 +37,11 @@ export {
   type ReloadTrigger,
 } from './config-watcher.js';
 export { configChanges, withChanges, keyWithin, type ConfigChange } from './config-changes.js';
+export {
+  isSentinelUrl,
+  parseSentinelUrl,
+  redisTarget,
+  SENTINEL_URL_FORM,
+  type RedisTarget,
+  type SentinelTarget,
+} from './redis-url.js';

@@ -17,6 +17,7 @@ import * as z from 'zod';
 import { formatCidr, parseCidr } from './cidr.js';
 import { parseDomainPattern, parseHostname } from './domain-name.js';
 import { DURATION_HINT, formatDuration, parseDuration } from './duration.js';
+import { isSentinelUrl, parseSentinelUrl, SENTINEL_URL_FORM } from './redis-url.js';
 import { parseTransport, type Transport } from './transport.js';
 
 interface Failure {
@@ -197,11 +198,18 @@ export function dnsServer() {
  * it never appears in a message.
  */
 export function redisUrl() {
-  const expected = 'a redis:// or rediss:// URL, or null for the Redis that npm start runs';
+  const expected =
+    'a redis://, rediss:// or redis+sentinel:// URL, or null for the Redis that npm start runs';
   return judged<string | null>((input) => {
     if (input === null) return { ok: true, value: null };
     if (typeof input !== 'string') return fail(expected);
     const shown = show(input.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@'));
+    if (isSentinelUrl(input)) {
+      const target = parseSentinelUrl(input);
+      return 'problem' in target
+        ? fail(SENTINEL_URL_FORM, target.problem, shown)
+        : { ok: true, value: input };
+    }
     let url: URL;
     try {
       url = new URL(input);

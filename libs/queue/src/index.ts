@@ -17,6 +17,7 @@ export {
 } from './redis-client.js';
 export {
   durabilityProblems,
+  failoverRisks,
   inspectRedis,
   parseInfo,
   type Durability,

@@ -12,10 +12,34 @@
 //     was demoted by a failover) reconnects too, so that the next command can
 //     reach the new primary through Sentinel or DNS.
 //
+// `url` is a server's URL or a Sentinel URL (libs/config's redis-url.ts):
+// through Sentinel, each (re)connect asks the sentinels for the primary, and
+// `failoverDetector` subscribes to their +switch-master, so a failover moves
+// the connection to the new primary without waiting for the old one to fail.
+//
 // Does not: attach an 'error' listener (the caller logs connection errors),
-// or do Cluster or Sentinel (pass such clients to the store yourself).
+// or do Redis Cluster.
 
-import { Redis } from 'ioredis';
+import { redisTarget } from '@petrel/config';
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** A client for `url` (a server's or a Sentinel URL) with `options`. */
+function connectTo(url: string, options: RedisOptions): Redis {
+  const target = redisTarget(url);
+  if (target.kind === 'server') return new Redis(url, options);
+  const { sentinels, name, username, password, sentinelPassword, db, tls } = target;
+  return new Redis({
+    sentinels: sentinels.map((s) => ({ ...s })),
+    name,
+    failoverDetector: true,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(sentinelPassword !== undefined ? { sentinelPassword } : {}),
+    ...(db !== undefined ? { db } : {}),
+    ...(tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+    ...options,
+  });
+}
 
 export interface CreateRedisOptions {
   /** Longest wait for any one reply, in ms. */
@@ -25,7 +49,7 @@ export interface CreateRedisOptions {
 }
 
 export function createRedis(url: string, options: CreateRedisOptions): Redis {
-  return new Redis(url, {
+  return connectTo(url, {
     connectionName: options.name,
     enableOfflineQueue: false,
     commandTimeout: options.commandTimeoutMs,
@@ -89,7 +113,7 @@ export function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
  * go through a createRedis() connection, which never resends.
  */
 export function createWorkerRedis(url: string, options: { readonly name: string }): Redis {
-  return new Redis(url, {
+  return connectTo(url, {
     connectionName: options.name,
     maxRetriesPerRequest: null,
     keepAlive: 10_000,

@@ -2,7 +2,13 @@ import { startRedis, type RedisHandle } from '@petrel/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect, disconnectAll } from '../test/support/redis.js';
 import { whenReady } from './redis-client.js';
-import { durabilityProblems, inspectRedis, parseInfo, type RedisFacts } from './redis-facts.js';
+import {
+  durabilityProblems,
+  failoverRisks,
+  inspectRedis,
+  parseInfo,
+  type RedisFacts,
+} from './redis-facts.js';
 
 const fine: RedisFacts = {
   version: '7.0.15',
@@ -14,6 +20,16 @@ const fine: RedisFacts = {
   connectedReplicas: 0,
   configError: null,
 };
+
+describe('failoverRisks', () => {
+  it('names durability replicas waiting for fewer replicas than are connected', () => {
+    expect(failoverRisks({ ...fine, connectedReplicas: 2 }, 'replicas', 1)).toEqual([
+      '2 replicas are connected and durability replicas waits for 1: a failover to a replica that was not waited for can lose acknowledged mail; set redis.replicas to 2',
+    ]);
+    expect(failoverRisks({ ...fine, connectedReplicas: 2 }, 'replicas', 2)).toEqual([]);
+    expect(failoverRisks({ ...fine, connectedReplicas: 2 }, 'fsync', 0)).toEqual([]);
+  });
+});
 
 describe('durabilityProblems', () => {
   it('finds nothing wrong with AOF, fsync always and noeviction', () => {

@@ -162,3 +162,22 @@ function versionAtLeast(version: string, minimum: readonly number[]): boolean {
   }
   return true;
 }
+
+/**
+ * What could lose acknowledged mail in a failover although the durability
+ * promise holds now: durability 'replicas' waiting for fewer replicas than
+ * are connected. A failover may promote a replica that was not waited for,
+ * while the old primary still acknowledges (transaction-store-sentinel.spec.ts
+ * measured most of the mail acknowledged during a planned failover lost).
+ */
+export function failoverRisks(
+  facts: RedisFacts,
+  durability: Durability,
+  replicas: number,
+): string[] {
+  if (durability !== 'replicas' || facts.connectedReplicas <= replicas) return [];
+  return [
+    `${facts.connectedReplicas} replicas are connected and durability replicas waits for ${replicas}: ` +
+      `a failover to a replica that was not waited for can lose acknowledged mail; set redis.replicas to ${facts.connectedReplicas}`,
+  ];
+}

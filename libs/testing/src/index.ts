@@ -52,4 +52,9 @@ export {
   type TestSink,
 } from './test-sink.js';
 export { eventually } from './eventually.js';
+export {
+  startSentinelGroup,
+  type SentinelGroup,
+  type SentinelGroupOptions,
+} from './sentinel-group.js';
 export { captureLog, logLines, replaceFile, writeConfig, type LogLine } from './config-file.js';

@@ -234,6 +234,39 @@ describe.skipIf(!helm)('helm/petrel', () => {
     expect(ports(external)).not.toContain(6379);
   });
 
+  it('takes the Redis URL from a Secret, out of the ConfigMap, and renders no in-chart Redis', () => {
+    const objs = template(['--set', 'redis.existingSecret=petrel-redis']);
+    const config = YAML.parse(
+      named(objs, 'ConfigMap', 'relay-petrel-config').data?.['petrel.yaml'] ?? '',
+    );
+    expect(config.redis.url).toBeNull();
+    for (const d of byKind(objs, 'Deployment'))
+      expect(d.spec.template.spec.containers[0].env).toContainEqual({
+        name: 'PETREL_REDIS__URL',
+        valueFrom: { secretKeyRef: { name: 'petrel-redis', key: 'url' } },
+      });
+    expect(byKind(objs, 'StatefulSet')).toEqual([]);
+    expect(
+      templateError([
+        '--set',
+        'redis.existingSecret=petrel-redis',
+        '--set',
+        'redis.externalUrl=redis://r:6379',
+      ]),
+    ).toMatch(/give the URL in one place/);
+  });
+
+  it('lets egress pods reach every sentinel of a Sentinel URL, and the primary', () => {
+    const objs = template(['-f', join(chart, 'ci', 'sentinel-values.yaml')]);
+    const egress = named(objs, 'NetworkPolicy', 'relay-petrel-egress').spec.egress as {
+      ports: { port: number }[];
+    }[];
+    expect(egress.flatMap((r) => r.ports.map((p) => p.port))).toEqual(
+      expect.arrayContaining([6379, 26379]),
+    );
+    expect(byKind(objs, 'StatefulSet')).toEqual([]);
+  });
+
   it('is not an open relay by default', () => {
     const config = YAML.parse(
       named(template(), 'ConfigMap', 'relay-petrel-config').data?.['petrel.yaml'] ?? '',

@@ -10,15 +10,24 @@ app.kubernetes.io/name: petrel
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
+{{- /* "true" when Redis is not the in-chart one: an external URL, in the values or in a Secret */ -}}
+{{- define "petrel.redisExternal" -}}
+{{- if or .Values.redis.externalUrl .Values.redis.existingSecret -}}true{{- end -}}
+{{- end -}}
+{{- /* The URL in the ConfigMap; none when a Secret gives it (PETREL_REDIS__URL in each pod) */ -}}
 {{- define "petrel.redisUrl" -}}
-{{- if .Values.redis.externalUrl -}}{{ .Values.redis.externalUrl }}{{- else -}}redis://{{ include "petrel.fullname" . }}-redis-0.{{ include "petrel.fullname" . }}-redis:6379{{- end -}}
+{{- if .Values.redis.existingSecret -}}
+{{- else if .Values.redis.externalUrl -}}{{ .Values.redis.externalUrl }}{{- else -}}redis://{{ include "petrel.fullname" . }}-redis-0.{{ include "petrel.fullname" . }}-redis:6379{{- end -}}
 {{- end -}}
 {{- define "petrel.check" -}}
 {{- $r := .Values.redis -}}
 {{- if lt (int .Values.terminationGracePeriodSeconds) (add1 (int .Values.drainTimeoutSeconds) | int) -}}
 {{- fail "terminationGracePeriodSeconds must be longer than drainTimeoutSeconds" -}}
 {{- end -}}
-{{- if not $r.externalUrl -}}
+{{- if and $r.externalUrl $r.existingSecret -}}
+{{- fail "redis.externalUrl and redis.existingSecret: give the URL in one place" -}}
+{{- end -}}
+{{- if not (include "petrel.redisExternal" .) -}}
 {{- if ne $r.internal.maxmemoryPolicy "noeviction" -}}
 {{- fail (printf "redis.internal.maxmemoryPolicy %s evicts keys and could lose accepted mail: use noeviction" $r.internal.maxmemoryPolicy) -}}
 {{- end -}}
@@ -61,7 +70,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- /* metrics.port differs per component: each Deployment sets PETREL_METRICS__PORT */ -}}
 {{- $_ := set $c "metrics" (dict "host" "0.0.0.0" "port" (int .Values.ingress.ports.metrics)) -}}
 {{- $_ := set $c "admin" (dict "host" .Values.admin.host "port" (int .Values.routing.ports.admin)) -}}
-{{- $_ := set $c "redis" (dict "url" (include "petrel.redisUrl" .) "durability" .Values.redis.durability "replicas" (int .Values.redis.replicas)) -}}
+{{- $_ := set $c "redis" (dict "url" ((include "petrel.redisUrl" .) | default nil) "durability" .Values.redis.durability "replicas" (int .Values.redis.replicas)) -}}
 {{- toYaml $c -}}
 {{- end -}}
 

@@ -7,7 +7,11 @@
 //                 delayed (never tried: busy destination) -> queued
 //   held          waiting                                -> held
 //   any           failed                                 -> failed
-// Jobs are read a page at a time, oldest first within each state.
+// Jobs are read a page at a time, oldest first within each state. A job that
+// moves between states during the reading (a deferred delivery being retried:
+// delayed, waiting, active, delayed again) is yielded once, in the first
+// state it was read in; one that moves to a state already read is missed by
+// this reading (the next shows it).
 //
 // Does not: match selectors (selector.ts) or change anything (actions.ts).
 
@@ -42,11 +46,14 @@ const STATES_BY_QUEUE: Record<string, JobType[]> = {
 /** Every entry of the three queues, page by page. */
 export async function* readEntries(queues: AdminQueues): AsyncGenerator<QueueEntry> {
   for (const queue of [queues.transactions, queues.deliveries, queues.held]) {
+    const seen = new Set<string>();
     for (const bullState of STATES_BY_QUEUE[queue.name] ?? []) {
       for (let start = 0; ; start += PAGE) {
         const jobs = (await queue.getJobs(bullState, start, start + PAGE - 1, true)) as Job[];
         for (const job of jobs) {
           if (job === undefined || job === null || job.id === undefined) continue;
+          if (seen.has(job.id)) continue;
+          seen.add(job.id);
           const entry = toEntry(queue.name, bullState, job);
           if (entry !== null) yield { entry, queue, job, bullState };
         }

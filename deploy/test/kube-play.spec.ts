@@ -29,12 +29,12 @@
 // Runs only with PETREL_IMAGE_TESTS=1, as root (deploy/image/run-tests.sh).
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   freePort,
   makeCertificate,
+  SmtpDialog,
   startRedis,
   startTestSink,
   type RedisHandle,
@@ -156,57 +156,6 @@ async function until<T>(
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${typeof what === 'string' ? what : await what()}`);
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A raw SMTP client: one command at a time, whole (multi-line) replies. */
-class Dialog {
-  private buffer = '';
-  private readonly waiting: ((reply: string) => void)[] = [];
-  private readonly replies: string[] = [];
-
-  private constructor(readonly socket: Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      for (
-        let m = /^\d{3} [^\n]*\n/m.exec(this.buffer);
-        m;
-        m = /^\d{3} [^\n]*\n/m.exec(this.buffer)
-      ) {
-        const end = m.index + m[0].length;
-        const reply = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end);
-        const w = this.waiting.shift();
-        if (w) w(reply);
-        else this.replies.push(reply);
-      }
-    });
-  }
-
-  static async open(port: number): Promise<{ dialog: Dialog; greeting: string }> {
-    const socket = connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const dialog = new Dialog(socket);
-    return { dialog, greeting: await dialog.reply() };
-  }
-
-  reply(): Promise<string> {
-    const ready = this.replies.shift();
-    if (ready !== undefined) return Promise.resolve(ready);
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  async send(line: string): Promise<string> {
-    this.socket.write(`${line}\r\n`);
-    return this.reply();
-  }
-
-  write(bytes: string): void {
-    this.socket.write(bytes);
   }
 }
 
@@ -411,7 +360,7 @@ describe.skipIf(skip !== undefined)('the chart played with podman kube play', ()
 
   it('drains the ingress pod stopped during a session within the grace period', async () => {
     const before = sink.messages.length;
-    const { dialog, greeting } = await Dialog.open(ports.smtp);
+    const { dialog, greeting } = await SmtpDialog.open(ports.smtp);
     expect(greeting).toMatch(/^220 /);
     expect(await dialog.send('EHLO drain.kubeplay.test')).toMatch(/^250 /m);
     expect(await dialog.send('MAIL FROM:<sender@client.test>')).toMatch(/^250 /);
@@ -439,9 +388,9 @@ describe.skipIf(skip !== undefined)('the chart played with podman kube play', ()
       10_000,
     );
     // No new session: the listener is closed (or answers 421).
-    const fresh = await Dialog.open(ports.smtp).then(
+    const fresh = await SmtpDialog.open(ports.smtp).then(
       ({ dialog: d, greeting: g }) => {
-        d.socket.destroy();
+        d.close();
         return g;
       },
       (e: NodeJS.ErrnoException) => e.code,
@@ -452,7 +401,7 @@ describe.skipIf(skip !== undefined)('the chart played with podman kube play', ()
     dialog.write('the second half\r\n.\r\n');
     expect(await dialog.reply()).toMatch(/^250 /);
     expect(await dialog.send('QUIT')).toMatch(/^(221|421) /);
-    dialog.socket.destroy();
+    dialog.close();
 
     expect(await stop).toBe(0);
     const elapsed = (Date.now() - stopStarted) / 1000;

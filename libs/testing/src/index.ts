@@ -52,6 +52,7 @@ export {
   type TestSink,
 } from './test-sink.js';
 export { eventually } from './eventually.js';
+export { SmtpDialog } from './smtp-dialog.js';
 export {
   startSentinelGroup,
   type SentinelGroup,

@@ -54,6 +54,7 @@ function spawnSentinel(dir: string, port: number, name: string, primaryPort: num
       `port ${port}`,
       'bind 127.0.0.1',
       `dir ${dir}`,
+      `pidfile ${join(dir, `sentinel-${port}.pid`)}`,
       `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 2`,
       `sentinel down-after-milliseconds ${name} 1000`,
       `sentinel failover-timeout ${name} 5000`,
@@ -62,6 +63,7 @@ function spawnSentinel(dir: string, port: number, name: string, primaryPort: num
     ].join('\n'),
   );
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  child.on('error', () => undefined);
   live.add(child);
   child.once('exit', () => live.delete(child));
   if (!exitHooked) {
@@ -70,6 +72,31 @@ function spawnSentinel(dir: string, port: number, name: string, primaryPort: num
       for (const c of live) c.kill('SIGKILL');
     });
   }
+  return child;
+}
+
+/**
+ * Kills the sentinels (by their pid files) and removes `dir` once this
+ * process is gone, however it went (a SIGKILLed test runner runs no 'exit'
+ * handler); stop() removes `dir` first, which ends the watchdog too.
+ */
+function watchdog(dir: string): ChildProcess {
+  const script = [
+    'while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done',
+    'if [ -d "$2" ]; then',
+    '  for f in "$2"/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done',
+    '  rm -rf -- "$2"',
+    'fi',
+  ].join('\n');
+  const child = spawn(
+    '/bin/sh',
+    ['-c', script, 'petrel-sentinel-watchdog', String(process.pid), dir],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
+  child.unref();
   return child;
 }
 
@@ -124,11 +151,22 @@ export async function startSentinelGroup(
       }),
     );
   const dir = mkdtempSync(join(tmpdir(), 'petrel-sentinel-'));
+  const guard = watchdog(dir);
   const ports = [await freePort(), await freePort(), await freePort()];
   const children = ports.map((p) => spawnSentinel(dir, p, name, portOf(primary)));
   const sentinels = ports.map(
     (port) => new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => 200 }),
   );
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const s of sentinels) s.disconnect();
+    for (const c of children) c.kill('SIGKILL');
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+    guard.kill('SIGKILL');
+  };
 
   const named = async (s: Redis): Promise<number> => {
     const [, port] = (await s.call('SENTINEL', 'get-master-addr-by-name', name)) as [
@@ -151,28 +189,32 @@ export async function startSentinelGroup(
       return role === 'master' ? byPort(port) : undefined;
     });
 
-  for (const port of ports)
-    await until(
-      `the sentinel on ${port}`,
-      10_000,
-      async () => (await ask(port, 'PING')) === 'PONG' || undefined,
-    );
-  for (const s of sentinels) s.on('error', () => undefined);
-  await Promise.all(sentinels.map((s) => s.connect()));
-  // Ready: every sentinel knows the replicas and the other sentinels (a vote needs them).
-  await until('the sentinels to see the replicas and each other', 15_000, async () => {
-    for (const s of sentinels) {
-      const [master] = (await s.call('SENTINEL', 'masters')) as string[][];
-      const fields = Object.fromEntries(
-        master!.flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : [])),
-      ) as Record<string, string>;
-      if (Number(fields['num-slaves']) < servers.length - 1) return undefined;
-      if (Number(fields['num-other-sentinels']) < 2) return undefined;
-    }
-    return true;
-  });
+  try {
+    for (const port of ports)
+      await until(
+        `the sentinel on ${port}`,
+        10_000,
+        async () => (await ask(port, 'PING')) === 'PONG' || undefined,
+      );
+    for (const s of sentinels) s.on('error', () => undefined);
+    await Promise.all(sentinels.map((s) => s.connect()));
+    // Ready: every sentinel knows the replicas and the other sentinels (a vote needs them).
+    await until('the sentinels to see the replicas and each other', 15_000, async () => {
+      for (const s of sentinels) {
+        const [master] = (await s.call('SENTINEL', 'masters')) as string[][];
+        const fields = Object.fromEntries(
+          master!.flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : [])),
+        ) as Record<string, string>;
+        if (Number(fields['num-slaves']) < servers.length - 1) return undefined;
+        if (Number(fields['num-other-sentinels']) < 2) return undefined;
+      }
+      return true;
+    });
+  } catch (e) {
+    await stop(); // nothing is left behind by a group that never came up
+    throw e;
+  }
 
-  let stopped = false;
   return {
     url: `redis+sentinel://${ports.map((p) => `127.0.0.1:${p}`).join(',')}/${name}`,
     masterName: name,
@@ -190,13 +232,6 @@ export async function startSentinelGroup(
       await byPort(old).kill!();
       return agreedOn(old, timeoutMs);
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      for (const s of sentinels) s.disconnect();
-      for (const c of children) c.kill('SIGKILL');
-      await Promise.all(servers.map((s) => s.stop()));
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

@@ -25,17 +25,18 @@ import {
   type Logger,
 } from '@petrel/observability';
 import {
-  LeasedSlots,
+  closeWorker,
+  deferralReason,
+  type DeliveryJobV1,
+  destinationLabel,
+  eventLogFields,
   GroupCommit,
+  LeasedSlots,
+  type Presence,
   QUEUES,
   ServiceRedis,
-  deferralReason,
-  eventLogFields,
-  destinationLabel,
   startPresence,
   workerOptions,
-  type DeliveryJobV1,
-  type Presence,
 } from '@petrel/queue';
 import { customReply } from '@petrel/smtp';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -290,7 +291,11 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
       void presence?.report('draining');
       ready = false;
       // Finishes the attempts in hand; takes no more; QUITs the kept connections.
-      await worker?.close();
+      if (worker !== null && (await closeWorker(worker, egressConfig.drainTimeoutMs)) === 'timeout')
+        logger.warn(
+          { drainTimeoutMs: egressConfig.drainTimeoutMs },
+          'drain timed out: exiting; jobs still in hand go to another worker when their lock expires',
+        );
       await connections?.close();
       logger.info('drained');
     },

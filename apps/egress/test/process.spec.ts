@@ -8,6 +8,7 @@ import { refsKey } from '@petrel/queue';
 import {
   ensureServiceBuilt,
   eventually,
+  freePort,
   killServices,
   spawnService,
   startRedis,
@@ -93,4 +94,41 @@ describe('the egress process', () => {
       await sink.close();
     }
   }, 120_000);
+
+  it('exits on SIGTERM just after a Redis restart, within its drain timeout', async () => {
+    // BullMQ's worker.close() waits for ever on a connection still reconnecting
+    // (taskforcesh/bullmq#4656): egress hung for an hour in a chaos run.
+    const own = await startRedis({ own: true });
+    try {
+      const metrics = await freePort();
+      const egress = spawnService('egress', {
+        PETREL_REDIS__URL: own.url,
+        PETREL_REDIS__DURABILITY: 'none',
+        PETREL_EGRESS__TLS: 'none',
+        PETREL_EGRESS__DRAIN_TIMEOUT: '2s',
+        PETREL_METRICS__PORT: String(metrics),
+        PETREL_LOG__LEVEL: 'warn',
+      });
+      await eventually(async () => {
+        if (egress.child.exitCode !== null) throw new Error(egress.stderr());
+        const status = await fetch(`http://127.0.0.1:${metrics}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        return status === 200 ? true : undefined;
+      }, 20_000);
+      await own.kill!();
+      await own.restart!();
+      const sent = Date.now();
+      egress.child.kill('SIGTERM');
+      const exit = await Promise.race([
+        egress.exited,
+        new Promise((resolve) => setTimeout(() => resolve('still running after 15 s'), 15_000)),
+      ]);
+      expect(exit, egress.stdout()).toEqual({ code: 0, signal: null });
+      expect(Date.now() - sent).toBeLessThan(10_000);
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
 });

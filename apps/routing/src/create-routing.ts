@@ -25,14 +25,15 @@ import {
   type Logger,
 } from '@petrel/observability';
 import {
+  closeWorker,
+  eventLogFields,
+  type Presence,
   QUEUES,
   ServiceRedis,
-  eventLogFields,
   startPresence,
   sweepOrphanBodies,
-  type Presence,
-  workerOptions,
   type TransactionJobV1,
+  workerOptions,
 } from '@petrel/queue';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Registry } from 'prom-client';
@@ -66,7 +67,7 @@ export interface RoutingDependencies {
   /** [0, 1) for the order among equal MX preferences (tests). */
   readonly random?: () => number;
   readonly now?: () => Date;
-  /** Reload the configuration while running (SIGHUP, PETREL_CONFIG changes); absent: never. */
+  /** Reload the configuration while running (SIGHUP, PETREL_routingConfig changes); absent: never. */
   readonly reload?: ConfigReloadOptions;
 }
 
@@ -363,7 +364,14 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       grpc?.setServing(false);
       void presence?.report('draining');
       // Finishes the jobs in hand; takes no more.
-      await worker?.close();
+      if (
+        worker !== null &&
+        (await closeWorker(worker, routingConfig.drainTimeoutMs)) === 'timeout'
+      )
+        logger.warn(
+          { drainTimeoutMs: routingConfig.drainTimeoutMs },
+          'drain timed out: exiting; jobs still in hand go to another worker when their lock expires',
+        );
       await transactionRouter?.flush();
       logger.info('drained');
     },

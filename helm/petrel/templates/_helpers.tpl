@@ -66,7 +66,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- $_ := set $c "ingress" $ing -}}
 {{- $rt := default dict $c.routing -}}
 {{- $_ := set $rt "grpc" (dict "host" "0.0.0.0" "port" (int .Values.routing.ports.grpc)) -}}
+{{- $_ := set $rt "drainTimeout" (printf "%ds" (int .Values.drainTimeoutSeconds)) -}}
 {{- $_ := set $c "routing" $rt -}}
+{{- $eg := default dict $c.egress -}}
+{{- $_ := set $eg "drainTimeout" (printf "%ds" (int .Values.drainTimeoutSeconds)) -}}
+{{- $_ := set $c "egress" $eg -}}
 {{- /* metrics.port differs per component: each Deployment sets PETREL_METRICS__PORT */ -}}
 {{- $_ := set $c "metrics" (dict "host" "0.0.0.0" "port" (int .Values.ingress.ports.metrics)) -}}
 {{- $_ := set $c "admin" (dict "host" .Values.admin.host "port" (int .Values.routing.ports.admin)) -}}

@@ -91,6 +91,8 @@ export interface RoutingConfig {
   concurrency: number;
   /** BullMQ lock of a job being routed; a dead worker's job is taken again after about twice this. */
   lockDurationMs: number;
+  /** SIGTERM: the longest wait for the jobs in hand before exiting anyway. */
+  drainTimeoutMs: number;
   /** The Resolve gRPC API. */
   grpc: { host: string; port: number };
 }
@@ -109,6 +111,8 @@ export interface EgressConfig {
   connectionCache: { idleMs: number; maxMessages: number };
   /** BullMQ lock of a delivery in progress; a dead worker's delivery is taken again after about twice this. */
   lockDurationMs: number;
+  /** SIGTERM: the longest wait for the jobs in hand before exiting anyway. */
+  drainTimeoutMs: number;
   /** RFC 5321 §4.5.3.2 sender timeouts. */
   timeouts: {
     connectMs: number;

@@ -209,13 +209,16 @@ const routing = section({
   concurrency: integer({ min: 1 }).default(64),
   // A job whose worker died is taken again after at most about twice this.
   lockDuration: duration({ min: 1000, timer: true }).default(30 * SECOND),
+  // SIGTERM: how long the jobs in hand may take to finish before the process exits anyway.
+  drainTimeout: duration({ min: 1, timer: true }).default(30 * SECOND),
   grpc: section({
     host: listenHost().default('127.0.0.1'),
     port: integer({ min: 0, max: 65535 }).default(50051),
   }).prefault({}),
-}).transform(({ lockDuration, ...rest }): RoutingConfig => ({
+}).transform(({ lockDuration, drainTimeout, ...rest }): RoutingConfig => ({
   ...rest,
   lockDurationMs: lockDuration,
+  drainTimeoutMs: drainTimeout,
 }));
 
 const egress = section({
@@ -247,6 +250,8 @@ const egress = section({
     .transform(({ idle, maxMessages }) => ({ idleMs: idle, maxMessages }))
     .prefault({}),
   lockDuration: duration({ min: 1000, timer: true }).default(30 * SECOND),
+  // SIGTERM: how long the deliveries in hand may take to finish before the process exits anyway.
+  drainTimeout: duration({ min: 1, timer: true }).default(30 * SECOND),
   // RFC 5321 §4.5.3.2: the sender's timeouts.
   timeouts: section({
     connect: duration({ min: 1, timer: true }).default(30 * SECOND),
@@ -265,9 +270,10 @@ const egress = section({
       dataEndMs: t.dataEnd,
     }))
     .prefault({}),
-}).transform(({ lockDuration, ...rest }): EgressConfig => ({
+}).transform(({ lockDuration, drainTimeout, ...rest }): EgressConfig => ({
   ...rest,
   lockDurationMs: lockDuration,
+  drainTimeoutMs: drainTimeout,
 }));
 
 const metrics = section({

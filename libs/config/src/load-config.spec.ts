@@ -66,6 +66,7 @@ describe('defaults', () => {
         maxRecipientsPerDelivery: 100,
         concurrency: 64,
         lockDurationMs: 30_000,
+        drainTimeoutMs: 30_000,
         grpc: { host: '127.0.0.1', port: 50051 },
       },
       egress: {
@@ -79,6 +80,7 @@ describe('defaults', () => {
         connectionsPerDestination: 20,
         connectionCache: { idleMs: 2000, maxMessages: 100 },
         lockDurationMs: 30_000,
+        drainTimeoutMs: 30_000,
         timeouts: {
           connectMs: 30_000,
           greetingMs: 300_000,
@@ -190,6 +192,7 @@ describe('a full file', () => {
       maxRecipientsPerDelivery: 50,
       concurrency: 4,
       lockDurationMs: 10_000,
+      drainTimeoutMs: 20_000,
       grpc: { host: '0.0.0.0', port: 9470 },
     },
     egress: {
@@ -202,6 +205,7 @@ describe('a full file', () => {
       connectionsPerDestination: 20,
       connectionCache: { idleMs: 2000, maxMessages: 100 },
       lockDurationMs: 60_000,
+      drainTimeoutMs: 45_000,
       timeouts: {
         connectMs: 10_000,
         greetingMs: 300_000,

@@ -58,7 +58,7 @@ export {
 export { ConnectionPool, type ConnectionPoolOptions } from './connection-pool.js';
 export { GroupCommit, type Fill, type GroupCommitOptions } from './group-commit.js';
 export { LeasedSlots, type LeasedSlot, type LeasedSlotsOptions } from './leased-slots.js';
-export { UNLIMITED, workerOptions } from './worker-options.js';
+export { closeWorker, UNLIMITED, workerOptions } from './worker-options.js';
 export {
   EVENTS_PER_MESSAGE,
   EVENTS_TTL_SECONDS,

@@ -6,7 +6,7 @@
 // its lock expires: stalled checks run every lock duration. Only the service
 // fails a job, on purpose (UnrecoverableError), and it is kept.
 
-import type { WorkerOptions } from 'bullmq';
+import type { Worker, WorkerOptions } from 'bullmq';
 import { createWorkerRedis } from './redis-client.js';
 
 /** BullMQ compares attempts and stalled counts in Lua: effectively never reached. */
@@ -29,4 +29,28 @@ export function workerOptions(options: {
     maxStalledCount: UNLIMITED,
     autorun: false,
   };
+}
+
+/**
+ * worker.close() (the jobs in hand finish, no new one is taken), bounded:
+ * 'timeout' when it has not resolved within `timeoutMs`. BullMQ's close()
+ * can wait for ever for a connection that is reconnecting (a SIGTERM just
+ * after a Redis restart hung egress for an hour; taskforcesh/bullmq#4656);
+ * after the timeout the worker is closed with force and the caller goes on
+ * stopping. Jobs still in hand are then taken again by another worker once
+ * their lock expires.
+ */
+export async function closeWorker(
+  worker: Worker,
+  timeoutMs: number,
+): Promise<'closed' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const closing = worker.close().then(() => 'closed' as const);
+  const late = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const outcome = await Promise.race([closing, late]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') void worker.close(true).catch(() => undefined);
+  return outcome;
 }

@@ -36,7 +36,9 @@ const boundaries = {
     { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:core'] },
     { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
     { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-    { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib'] },
+    // bench/cluster: the local cluster that benches and chaos tests start.
+    { sourceTag: 'type:bench-lib', onlyDependOnLibsWithTags: ['type:lib'] },
+    { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib', 'type:bench-lib'] },
   ],
 };
 

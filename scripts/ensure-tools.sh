@@ -10,6 +10,8 @@ command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || petrel_missing
 command -v python3 >/dev/null 2>&1 || petrel_missing_pkgs+=(python3)
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || petrel_missing_pkgs+=(prometheus)
 command -v tmux >/dev/null 2>&1 || petrel_missing_pkgs+=(tmux)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || petrel_missing_pkgs+=(haproxy)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || petrel_missing_pkgs+=(iptables)
 
 if [ "${#petrel_missing_pkgs[@]}" -gt 0 ]; then
   petrel_apt_cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${petrel_missing_pkgs[*]}"

@@ -1,0 +1,164 @@
+// A chaos run: the load (load.ts) through a cluster's SMTP entry while the
+// planned faults (faults.ts) are applied at their moments, then a wait for
+// the queues to drain, then the accounting: 250s given, delivered,
+// duplicates with their reasons, lost (must be 0), never accepted, still
+// queued, failed jobs (must be 0), and every fault with when it was applied.
+// The seed and the fault list are in the report, so a failing run can be
+// replayed with the same faults at the same moments.
+//
+// Does not: start or stop the cluster (the caller owns it), or judge the
+// report (the caller asserts on it).
+
+import { FAULT_KINDS, planFaults, type Fault, type FaultKind } from './faults.js';
+import { Ledger } from './ledger.js';
+import { runLoad } from './load.js';
+import { waitForDrain, type QueueState } from './queue-state.js';
+import type { Delivered, LedgerReport } from './ledger.js';
+
+/** What a chaos run needs of a cluster (an adapter over bench/cluster's). */
+export interface ChaosCluster {
+  readonly smtp: { readonly host: string; readonly port: number };
+  /** The recipient domain of each next hop. */
+  readonly domains: readonly string[];
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly counts: Readonly<Record<'ingress' | 'routing' | 'egress' | 'nextHops', number>>;
+  /** SIGKILL; the cluster's supervisor restarts the process. Resolves once killed. */
+  kill(kind: 'ingress' | 'routing' | 'egress', index: number): Promise<void>;
+  /** SIGKILL Redis, start it again on its AOF; resolves once it answers. */
+  restartRedis(): Promise<void>;
+  /** Next hop `index` unreachable (packets dropped) for `ms`; resolves once restored. */
+  cutNextHop(index: number, ms: number): Promise<void>;
+  /** Next hop `index` answers 4yz to every RCPT for `ms`; resolves once restored. */
+  tempfailNextHop(index: number, ms: number): Promise<void>;
+  /** Every message the next hops accepted so far. */
+  delivered(): Delivered[];
+}
+
+export interface ChaosOptions {
+  readonly messages: number;
+  readonly ratePerSecond: number;
+  readonly clients: number;
+  readonly seed: number;
+  readonly faultsPerKind: number;
+  readonly drainTimeoutMs?: number;
+  readonly bodyOctets?: number;
+}
+
+export interface AppliedFault extends Fault {
+  /** ms after the load started, when it was applied and when it was over. */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly error?: string;
+}
+
+export interface ChaosReport {
+  readonly seed: number;
+  readonly options: ChaosOptions;
+  readonly loadMs: number;
+  readonly drainMs: number;
+  readonly attempts: number;
+  readonly ledger: LedgerReport;
+  readonly queue: QueueState;
+  readonly faults: readonly AppliedFault[];
+  readonly faultsByKind: Readonly<Record<FaultKind, number>>;
+}
+
+async function apply(cluster: ChaosCluster, fault: Fault): Promise<void> {
+  switch (fault.kind) {
+    case 'kill-ingress':
+      return cluster.kill('ingress', fault.target);
+    case 'kill-routing':
+      return cluster.kill('routing', fault.target);
+    case 'kill-egress':
+      return cluster.kill('egress', fault.target);
+    case 'restart-redis':
+      return cluster.restartRedis();
+    case 'cut-next-hop':
+      return cluster.cutNextHop(fault.target, fault.durationMs);
+    case 'next-hop-4yz':
+      return cluster.tempfailNextHop(fault.target, fault.durationMs);
+  }
+}
+
+export async function runChaos(cluster: ChaosCluster, options: ChaosOptions): Promise<ChaosReport> {
+  const lengthMs = (options.messages / options.ratePerSecond) * 1_000;
+  const planned = planFaults({
+    seed: options.seed,
+    lengthMs,
+    perKind: options.faultsPerKind,
+    counts: cluster.counts,
+  });
+  const ledger = new Ledger();
+  const applied: AppliedFault[] = [];
+  let started = 0;
+  // One Redis restart at a time, and one fault per process at a time: a second
+  // SIGKILL of a process being restarted would test the supervisor, not Petrel.
+  const busy = new Map<string, Promise<void>>();
+  const faultRuns: Promise<void>[] = [];
+  const timers: NodeJS.Timeout[] = [];
+
+  const load = runLoad(
+    {
+      host: cluster.smtp.host,
+      port: cluster.smtp.port,
+      messages: options.messages,
+      ratePerSecond: options.ratePerSecond,
+      clients: options.clients,
+      domains: cluster.domains,
+      bodyOctets: options.bodyOctets,
+    },
+    ledger,
+  );
+  started = Date.now();
+  for (const fault of planned) {
+    timers.push(
+      setTimeout(() => {
+        const key = fault.kind === 'restart-redis' ? 'redis' : `${fault.kind}:${fault.target}`;
+        const previous = busy.get(key) ?? Promise.resolve();
+        const run = previous.then(async () => {
+          const startedAt = Date.now() - started;
+          let error: string | undefined;
+          await apply(cluster, fault).catch((e: unknown) => (error = String(e)));
+          applied.push({
+            ...fault,
+            startedAt,
+            endedAt: Date.now() - started,
+            ...(error ? { error } : {}),
+          });
+        });
+        busy.set(key, run);
+        faultRuns.push(run);
+      }, fault.at),
+    );
+  }
+  const result = await load;
+  for (const t of timers) clearTimeout(t); // faults planned past a load that ran short are dropped
+  await Promise.all(faultRuns);
+  const drainStarted = Date.now();
+  const queue = await waitForDrain(
+    cluster.redisUrl,
+    cluster.prefix,
+    options.drainTimeoutMs ?? 120_000,
+  );
+  // A delivery the next hop took just before the drain was seen may still be on its way in.
+  await new Promise((r) => setTimeout(r, 1_000));
+  for (const d of cluster.delivered()) ledger.delivered(d);
+  const faultsByKind = Object.fromEntries(
+    FAULT_KINDS.map((k) => [
+      k,
+      applied.filter((f) => f.kind === k && f.error === undefined).length,
+    ]),
+  ) as Record<FaultKind, number>;
+  return {
+    seed: options.seed,
+    options,
+    loadMs: result.endedAt - result.startedAt,
+    drainMs: Date.now() - drainStarted,
+    attempts: result.attempts,
+    ledger: ledger.report(),
+    queue,
+    faults: applied.sort((a, b) => a.startedAt - b.startedAt),
+    faultsByKind,
+  };
+}

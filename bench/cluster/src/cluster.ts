@@ -26,13 +26,18 @@ import { join } from 'node:path';
 import {
   ensureServiceBuilt,
   eventually,
+  forgetPid,
   freePort,
+  recordedPids,
+  rememberPid,
   spawnRedis,
   startDnsmasq,
   startTestSink,
   type DnsmasqHandle,
   type RedisHandle,
   type TestSink,
+  unwatchPids,
+  watchPids,
 } from '@petrel/testing';
 import { Redis } from 'ioredis';
 import {
@@ -54,7 +59,6 @@ import {
   type ExitInfo,
   type ServiceKind,
 } from './service-member.js';
-import { forgetPid, recordedPids, rememberPid, unwatchPids, watchPids } from './watchdog.js';
 
 export interface ClusterSpec {
   readonly ingress: number;

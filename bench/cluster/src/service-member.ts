@@ -12,11 +12,10 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { eventually, REPOSITORY_ROOT } from '@petrel/testing';
+import { eventually, forgetPid, rememberPid, REPOSITORY_ROOT } from '@petrel/testing';
 import { stamp, type ClusterEventKind, type EventSink } from './events.js';
 import { spawnLogged } from './log-file.js';
 import { readyzStatus } from './probe.js';
-import { forgetPid, rememberPid } from './watchdog.js';
 
 export type ServiceKind = 'ingress' | 'routing' | 'egress';
 

@@ -54,6 +54,14 @@ export {
 export { eventually } from './eventually.js';
 export { SmtpDialog } from './smtp-dialog.js';
 export {
+  forgetPid,
+  killRecorded,
+  recordedPids,
+  rememberPid,
+  unwatchPids,
+  watchPids,
+} from './pid-watchdog.js';
+export {
   startSentinelGroup,
   type SentinelGroup,
   type SentinelGroupOptions,

@@ -9,8 +9,9 @@
 // and it answers as master; killPrimary() crashes the primary instead, for
 // the sentinels to notice and elect (the unplanned one).
 //
-// Does not: authenticate, use TLS, or survive the test process (every
-// process is killed on exit).
+// Does not: authenticate, use TLS, or survive the test process (the
+// sentinels' pid files are watched by pid-watchdog.ts; the servers have
+// their own watchdogs).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
+import { unwatchPids, watchPids } from './pid-watchdog.js';
 import type { RedisHandle } from './redis-handle.js';
 import { spawnRedis } from './redis-process.js';
 
@@ -43,9 +45,6 @@ export interface SentinelGroup {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHooked = false;
-
 function spawnSentinel(dir: string, port: number, name: string, primaryPort: number): ChildProcess {
   const conf = join(dir, `sentinel-${port}.conf`);
   writeFileSync(
@@ -64,39 +63,6 @@ function spawnSentinel(dir: string, port: number, name: string, primaryPort: num
   );
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   child.on('error', () => undefined);
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHooked) {
-    exitHooked = true;
-    process.on('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-  return child;
-}
-
-/**
- * Kills the sentinels (by their pid files) and removes `dir` once this
- * process is gone, however it went (a SIGKILLed test runner runs no 'exit'
- * handler); stop() removes `dir` first, which ends the watchdog too.
- */
-function watchdog(dir: string): ChildProcess {
-  const script = [
-    'while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done',
-    'if [ -d "$2" ]; then',
-    '  for f in "$2"/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done',
-    '  rm -rf -- "$2"',
-    'fi',
-  ].join('\n');
-  const child = spawn(
-    '/bin/sh',
-    ['-c', script, 'petrel-sentinel-watchdog', String(process.pid), dir],
-    {
-      stdio: 'ignore',
-      detached: true,
-    },
-  );
-  child.unref();
   return child;
 }
 
@@ -151,7 +117,7 @@ export async function startSentinelGroup(
       }),
     );
   const dir = mkdtempSync(join(tmpdir(), 'petrel-sentinel-'));
-  const guard = watchdog(dir);
+  const guard = watchPids(dir); // the sentinels write their pid files there
   const ports = [await freePort(), await freePort(), await freePort()];
   const children = ports.map((p) => spawnSentinel(dir, p, name, portOf(primary)));
   const sentinels = ports.map(
@@ -164,8 +130,8 @@ export async function startSentinelGroup(
     for (const s of sentinels) s.disconnect();
     for (const c of children) c.kill('SIGKILL');
     await Promise.all(servers.map((s) => s.stop()));
+    unwatchPids(dir, guard);
     rmSync(dir, { recursive: true, force: true });
-    guard.kill('SIGKILL');
   };
 
   const named = async (s: Redis): Promise<number> => {

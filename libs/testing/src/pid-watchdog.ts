@@ -1,13 +1,14 @@
-// What makes a cluster's processes die with the process that started it,
-// however that ends: each child's pid is written to a file in the cluster's
-// pid directory while it runs; on 'exit' every pid still there is SIGKILLed
+// What makes a test's processes die with the process that started them,
+// however that ends: each child's pid is in a file `<name>.pid` in a
+// directory while it runs (written here, or by the child itself, as Redis's
+// `pidfile` does); on 'exit' every pid still there is SIGKILLed
 // synchronously, and a small shell watchdog SIGKILLs them once the starting
 // process is gone without running its exit handlers (SIGKILL, a test runner
-// that terminates its workers). Redis and dnsmasq have watchdogs of their own
-// (@petrel/testing).
+// that terminates its workers). Used by bench/cluster and the Sentinel group;
+// a single Redis and dnsmasq have watchdogs of their own.
 //
 // Does not: wait for the processes to exit, or remove the directory (the
-// cluster's stop() does both).
+// owner's stop() does both).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,7 +74,7 @@ export function watchPids(dir: string): ChildProcess {
   ].join('\n');
   const watchdog = spawn(
     '/bin/sh',
-    ['-c', script, 'petrel-cluster-watchdog', String(process.pid), dir],
+    ['-c', script, 'petrel-pid-watchdog', String(process.pid), dir],
     { stdio: 'ignore' },
   );
   watchdog.on('error', () => undefined);

@@ -137,33 +137,49 @@ beforeAll(async () => {
   await ensureServiceBuilt('relayctl');
   redis = await startRedis();
   sink = await startTestSink({ faults: [LATER, STUCK, ONCE] });
-  smtpPort = await freePort();
-  adminPort = await freePort();
   const deadDns = await freePort(); // nothing answers: no query may leave the machine
   const to = `'smtp:[127.0.0.1]:${sink.port}'`;
-  const env = {
-    PETREL_REDIS__URL: redis.url,
-    PETREL_REDIS__PREFIX: `'${uniquePrefix('relayctl')}'`,
-    PETREL_REDIS__DURABILITY: 'none',
-    PETREL_INGRESS__HOSTNAME: 'relay.petrel.test',
-    PETREL_INGRESS__LISTENERS: `[{host: 127.0.0.1, port: ${smtpPort}}]`,
-    PETREL_ROUTING__TRANSPORTS: `{a.test: ${to}, b.test: ${to}, c.test: ${to}, client.test: ${to}}`,
-    PETREL_ROUTING__DNS: `{servers: ['127.0.0.1:${deadDns}'], timeout: 200ms}`,
-    PETREL_ROUTING__GRPC__PORT: '0',
-    PETREL_ADMIN__PORT: String(adminPort),
-    PETREL_EGRESS__TLS: 'none',
-    PETREL_EGRESS__RETRY__SCHEDULE: '[1s]',
-    PETREL_METRICS__PORT: '0',
-    PETREL_LOG__LEVEL: 'warn',
-  };
-  const services = ['routing', 'egress', 'ingress'].map((name) => spawnService(name, env));
-  await eventually(async () => {
-    for (const s of services) if (s.child.exitCode !== null) throw new Error(s.stderr());
-    const probe = `import socket; socket.create_connection(('127.0.0.1', ${smtpPort}), 1).close()`;
-    await pexecFile('python3', ['-c', probe]);
-    const status = await relayctlJson<StatusResponse>('status');
-    return status.services.length >= 3 ? true : undefined;
-  }, 30_000);
+  const prefix = uniquePrefix('relayctl');
+  // A free port can be taken by another test's process before ours binds it
+  // (the chaos cluster allocates dozens): then start again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    smtpPort = await freePort();
+    adminPort = await freePort();
+    const env = {
+      PETREL_REDIS__URL: redis.url,
+      PETREL_REDIS__PREFIX: `'${prefix}'`,
+      PETREL_REDIS__DURABILITY: 'none',
+      PETREL_INGRESS__HOSTNAME: 'relay.petrel.test',
+      PETREL_INGRESS__LISTENERS: `[{host: 127.0.0.1, port: ${smtpPort}}]`,
+      PETREL_ROUTING__TRANSPORTS: `{a.test: ${to}, b.test: ${to}, c.test: ${to}, client.test: ${to}}`,
+      PETREL_ROUTING__DNS: `{servers: ['127.0.0.1:${deadDns}'], timeout: 200ms}`,
+      PETREL_ROUTING__GRPC__PORT: '0',
+      PETREL_ADMIN__PORT: String(adminPort),
+      PETREL_EGRESS__TLS: 'none',
+      PETREL_EGRESS__RETRY__SCHEDULE: '[1s]',
+      PETREL_METRICS__PORT: '0',
+      PETREL_LOG__LEVEL: 'warn',
+    };
+    const services = ['routing', 'egress', 'ingress'].map((name) => spawnService(name, env));
+    const inUse = () =>
+      services.some((s) => s.child.exitCode !== null && /EADDRINUSE/.test(s.stderr()));
+    try {
+      await eventually(async () => {
+        if (inUse()) return 'in use';
+        for (const s of services) if (s.child.exitCode !== null) throw new Error(s.stderr());
+        const probe = `import socket; socket.create_connection(('127.0.0.1', ${smtpPort}), 1).close()`;
+        await pexecFile('python3', ['-c', probe]);
+        const status = await relayctlJson<StatusResponse>('status');
+        return status.services.length >= 3 ? 'up' : undefined;
+      }, 30_000).then((state) => {
+        if (state === 'in use') throw new Error('EADDRINUSE');
+      });
+      break;
+    } catch (e) {
+      killServices();
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(e))) throw e;
+    }
+  }
 }, 300_000);
 
 afterAll(async () => {

@@ -310,6 +310,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
       redis = createRedis(config.redis.url!, {
         commandTimeoutMs: config.redis.commandTimeoutMs,
         name: `petrel-ingress-${instance}`,
+        prefix: config.redis.prefix,
       });
       store = new TransactionStore({
         redis,

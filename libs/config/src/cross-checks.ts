@@ -5,6 +5,7 @@
 // no way to offer it); the services log those.
 
 import type { PetrelConfig } from './config-types.js';
+import { isClusterUrl } from './redis-url.js';
 
 export function crossCheck(config: PetrelConfig): string[] {
   const problems: string[] = [];
@@ -42,6 +43,15 @@ export function crossCheck(config: PetrelConfig): string[] {
         `routing.transports["${domain}"].auth: names "${transport.auth}", which egress.credentials does not define`,
       );
     }
+  }
+  const { redis } = config;
+  if (redis.url !== null && isClusterUrl(redis.url) && !/^[^{]*\{[^}]+\}/.test(redis.prefix)) {
+    // Redis Cluster runs a command, a MULTI or a script only on keys of one
+    // slot; the hash tag puts every key of the prefix in the same one.
+    problems.push(
+      `redis.prefix: "${redis.prefix}" has no hash tag ({name}), which Redis Cluster needs ` +
+        'to keep a queue and its bodies in one slot (for example {petrel})',
+    );
   }
   const admin = config.admin;
   if (!isLoopbackHost(admin.host) && admin.tls === null) {

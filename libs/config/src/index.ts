@@ -38,10 +38,14 @@ export {
 } from './config-watcher.js';
 export { configChanges, withChanges, keyWithin, type ConfigChange } from './config-changes.js';
 export {
+  CLUSTER_URL_FORM,
+  isClusterUrl,
   isSentinelUrl,
+  parseClusterUrl,
   parseSentinelUrl,
   redisTarget,
   SENTINEL_URL_FORM,
+  type ClusterTarget,
   type RedisTarget,
   type SentinelTarget,
 } from './redis-url.js';

@@ -447,7 +447,7 @@ metrics: { host: '', port: -1 }
 log:
 `),
     ).toEqual([
-      'redis.url: expected a redis://, rediss:// or redis+sentinel:// URL, or null for the Redis that npm start runs, got "http://user:***@redis.example.net"',
+      'redis.url: expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL, or null for the Redis that npm start runs, got "http://user:***@redis.example.net"',
       'redis.durability: expected one of none, fsync, replicas, got "disk"',
       'redis.replicas: expected an integer of at least 1, got 0',
       'redis.prefix: expected a non-empty string, got ""',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './load-config.js';
-import { parseSentinelUrl, redisTarget } from './redis-url.js';
+import { parseClusterUrl, parseSentinelUrl, redisTarget } from './redis-url.js';
 
 describe('redis.url', () => {
   it('leaves a server URL to ioredis', () => {
@@ -51,6 +51,52 @@ describe('redis.url', () => {
   ])('refuses %s: %s', (url, problem) => {
     expect(parseSentinelUrl(url)).toEqual({ problem });
     expect(() => redisTarget(url)).toThrow(`redis.url: ${problem}`);
+  });
+
+  it('reads a Cluster URL: the seed nodes, the credentials and TLS', () => {
+    expect(redisTarget('rediss+cluster://petrel:s%40cret@10.0.0.1:7000,[::1]:7001/')).toEqual({
+      kind: 'cluster',
+      seeds: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '::1', port: 7001 },
+      ],
+      username: 'petrel',
+      password: 's@cret',
+      tls: true,
+    });
+    expect(redisTarget('redis+cluster://127.0.0.1:7000')).toEqual({
+      kind: 'cluster',
+      seeds: [{ host: '127.0.0.1', port: 7000 }],
+      tls: false,
+    });
+  });
+
+  it.each([
+    ['redis+cluster://127.0.0.1:7000/0', 'a host:port list, and nothing after it'],
+    ['redis+cluster://127.0.0.1:7000?db=1', 'a host:port list, and nothing after it'],
+    ['redis+cluster://127.0.0.1/', '"127.0.0.1" is not host:port'],
+  ])('refuses the Cluster URL %s: %s', (url, problem) => {
+    expect(parseClusterUrl(url)).toEqual({ problem });
+    expect(() => redisTarget(url)).toThrow(`redis.url: ${problem}`);
+  });
+
+  it('refuses a bad Cluster URL in the configuration with the form', () => {
+    expect(() =>
+      loadConfig({ env: { PETREL_REDIS__URL: 'redis+cluster://:pw@h/' }, file: null }),
+    ).toThrow(
+      'expected redis+cluster://host:port[,host:port...], got "redis+cluster://:***@h/" ("h" is not host:port)',
+    );
+  });
+
+  it('refuses, on a Cluster URL, a prefix without a hash tag', () => {
+    const env = { PETREL_REDIS__URL: 'redis+cluster://127.0.0.1:7000' };
+    expect(() =>
+      loadConfig({ env: { ...env, PETREL_REDIS__PREFIX: 'petrel' }, file: null }),
+    ).toThrow('redis.prefix: "petrel" has no hash tag ({name}), which Redis Cluster needs');
+    expect(() =>
+      loadConfig({ env: { ...env, PETREL_REDIS__PREFIX: '"{}x"' }, file: null }),
+    ).toThrow('has no hash tag');
+    expect(loadConfig({ env, file: null }).redis.prefix).toBe('{petrel}');
   });
 
   it('is refused by the configuration with the form and the problem, the password hidden', () => {

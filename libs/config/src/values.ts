@@ -17,7 +17,14 @@ import * as z from 'zod';
 import { formatCidr, parseCidr } from './cidr.js';
 import { parseDomainPattern, parseHostname } from './domain-name.js';
 import { DURATION_HINT, formatDuration, parseDuration } from './duration.js';
-import { isSentinelUrl, parseSentinelUrl, SENTINEL_URL_FORM } from './redis-url.js';
+import {
+  CLUSTER_URL_FORM,
+  isClusterUrl,
+  isSentinelUrl,
+  parseClusterUrl,
+  parseSentinelUrl,
+  SENTINEL_URL_FORM,
+} from './redis-url.js';
 import { parseTransport, type Transport } from './transport.js';
 
 interface Failure {
@@ -199,7 +206,7 @@ export function dnsServer() {
  */
 export function redisUrl() {
   const expected =
-    'a redis://, rediss:// or redis+sentinel:// URL, or null for the Redis that npm start runs';
+    'a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL, or null for the Redis that npm start runs';
   return judged<string | null>((input) => {
     if (input === null) return { ok: true, value: null };
     if (typeof input !== 'string') return fail(expected);
@@ -208,6 +215,12 @@ export function redisUrl() {
       const target = parseSentinelUrl(input);
       return 'problem' in target
         ? fail(SENTINEL_URL_FORM, target.problem, shown)
+        : { ok: true, value: input };
+    }
+    if (isClusterUrl(input)) {
+      const target = parseClusterUrl(input);
+      return 'problem' in target
+        ? fail(CLUSTER_URL_FORM, target.problem, shown)
         : { ok: true, value: input };
     }
     let url: URL;

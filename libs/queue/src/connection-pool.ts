@@ -33,6 +33,7 @@ export class ConnectionPool {
       const raw = createRedis(options.url, {
         commandTimeoutMs: options.commandTimeoutMs,
         name: `${options.name}-commit-${i}`,
+        prefix: options.prefix,
       });
       raw.on('error', () => undefined);
       defineAdjustRefs(raw);

@@ -17,16 +17,46 @@
 // `failoverDetector` subscribes to their +switch-master, so a failover moves
 // the connection to the new primary without waiting for the old one to fail.
 //
-// Does not: attach an 'error' listener (the caller logs connection errors),
-// or do Redis Cluster.
+// A Redis Cluster URL gives a connection to the master serving the slot of
+// the caller's prefix (slot-connector.ts), which follows the slot when it
+// moves (MOVED, CLUSTERDOWN: reconnect and ask the cluster again).
+//
+// Does not: attach an 'error' listener (the caller logs connection errors).
 
 import { redisTarget } from '@petrel/config';
 import { Redis, type RedisOptions } from 'ioredis';
+import { hashSlot } from './hash-slot.js';
+import { isSlotMoved, SlotConnector } from './slot-connector.js';
 
-/** A client for `url` (a server's or a Sentinel URL) with `options`. */
-function connectTo(url: string, options: RedisOptions): Redis {
+/** Errors after which the connection reconnects (and, through Sentinel or Cluster, asks where to). */
+function reconnectAfter(err: Error): boolean {
+  return err.message.startsWith('READONLY') || isSlotMoved(err);
+}
+
+/**
+ * A client for `url` (a server's, a Sentinel or a Cluster URL) with
+ * `options`; `prefix` (hash-tagged) picks a Cluster's master.
+ */
+function connectTo(url: string, options: RedisOptions, prefix: string | undefined): Redis {
   const target = redisTarget(url);
   if (target.kind === 'server') return new Redis(url, options);
+  if (target.kind === 'cluster') {
+    if (prefix === undefined)
+      throw new Error('a redis+cluster:// connection needs the prefix whose slot it serves');
+    const slot = hashSlot(prefix);
+    const cluster = target;
+    return new Redis({
+      Connector: class extends SlotConnector {
+        constructor(o: unknown) {
+          super(o as { disconnectTimeout?: number; connectTimeout?: number }, cluster, slot);
+        }
+      },
+      ...(target.username !== undefined ? { username: target.username } : {}),
+      ...(target.password !== undefined ? { password: target.password } : {}),
+      ...(target.tls ? { tls: {} } : {}),
+      ...options,
+    });
+  }
   const { sentinels, name, username, password, sentinelPassword, db, tls } = target;
   return new Redis({
     sentinels: sentinels.map((s) => ({ ...s })),
@@ -46,21 +76,27 @@ export interface CreateRedisOptions {
   readonly commandTimeoutMs: number;
   /** CLIENT SETNAME, to find the connection in CLIENT LIST. */
   readonly name: string;
+  /** The keys' prefix: on Redis Cluster, its hash tag's slot picks the master. */
+  readonly prefix?: string;
 }
 
 export function createRedis(url: string, options: CreateRedisOptions): Redis {
-  return connectTo(url, {
-    connectionName: options.name,
-    enableOfflineQueue: false,
-    commandTimeout: options.commandTimeoutMs,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectTimeout: Math.max(2_000, options.commandTimeoutMs),
-    keepAlive: 10_000,
-    retryStrategy: (times) =>
-      Math.min(50 * 2 ** Math.min(times, 6), 2_000) + Math.floor(Math.random() * 50),
-    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
-  });
+  return connectTo(
+    url,
+    {
+      connectionName: options.name,
+      enableOfflineQueue: false,
+      commandTimeout: options.commandTimeoutMs,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectTimeout: Math.max(2_000, options.commandTimeoutMs),
+      keepAlive: 10_000,
+      retryStrategy: (times) =>
+        Math.min(50 * 2 ** Math.min(times, 6), 2_000) + Math.floor(Math.random() * 50),
+      reconnectOnError: (err) => (reconnectAfter(err) ? 1 : false),
+    },
+    options.prefix,
+  );
 }
 
 /** Resolves when the client is ready; rejects after timeoutMs or when the client ends. */
@@ -112,13 +148,20 @@ export function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
  * Commands that change state outside BullMQ's own scripts (a routing commit)
  * go through a createRedis() connection, which never resends.
  */
-export function createWorkerRedis(url: string, options: { readonly name: string }): Redis {
-  return connectTo(url, {
-    connectionName: options.name,
-    maxRetriesPerRequest: null,
-    keepAlive: 10_000,
-    retryStrategy: (times) =>
-      Math.min(50 * 2 ** Math.min(times, 6), 2_000) + Math.floor(Math.random() * 50),
-    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
-  });
+export function createWorkerRedis(
+  url: string,
+  options: { readonly name: string; readonly prefix?: string },
+): Redis {
+  return connectTo(
+    url,
+    {
+      connectionName: options.name,
+      maxRetriesPerRequest: null,
+      keepAlive: 10_000,
+      retryStrategy: (times) =>
+        Math.min(50 * 2 ** Math.min(times, 6), 2_000) + Math.floor(Math.random() * 50),
+      reconnectOnError: (err) => (reconnectAfter(err) ? 1 : false),
+    },
+    options.prefix,
+  );
 }

@@ -40,6 +40,7 @@ export class ServiceRedis {
     const redis = createRedis(options.url, {
       commandTimeoutMs: options.commandTimeoutMs,
       name: options.name,
+      prefix: options.prefix,
     });
     redis.on('error', (err) => options.warn({ err: err.message }, 'Redis connection error'));
     const pool = await ConnectionPool.open({

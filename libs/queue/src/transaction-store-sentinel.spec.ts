@@ -17,7 +17,7 @@
 // nothing.
 import { startSentinelGroup, uniquePrefix, type SentinelGroup } from '@petrel/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, disconnectAll, ready, sampleRecord } from '../test/support/redis.js';
+import { connect, disconnectAll, ready, startWriter } from '../test/support/redis.js';
 import { QUEUES } from './queues.js';
 import { TransactionStore } from './transaction-store.js';
 
@@ -51,25 +51,8 @@ describe('TransactionStore through Sentinel', () => {
     });
     await store.init();
 
-    const acknowledged: { id: string; bodyKey: string }[] = [];
-    const refused: string[] = [];
-    let writing = true;
-    const writer = (async () => {
-      for (let i = 0; writing; i++) {
-        try {
-          acknowledged.push(await store.store(sampleRecord(), [Buffer.from(`message ${i}\r\n`)]));
-        } catch (e) {
-          refused.push((e as Error).message);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    })();
-    const storedBy = async (count: number) => {
-      const deadline = Date.now() + 20_000;
-      while (acknowledged.length < count && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
-      expect(acknowledged.length).toBeGreaterThanOrEqual(count);
-    };
+    const writer = startWriter(store);
+    const { acknowledged, refused, storedBy } = writer;
 
     await storedBy(20);
     const first = await group.primary();
@@ -83,8 +66,7 @@ describe('TransactionStore through Sentinel', () => {
     // and the sentinels make it a replica of the new primary.
     await second.restart!();
     await storedBy(acknowledged.length + 20);
-    writing = false;
-    await writer;
+    await writer.stop();
     await store.close();
 
     const last = await ready(third.url);

@@ -21,7 +21,7 @@ export function workerOptions(options: {
   readonly lockDurationMs: number;
 }): WorkerOptions {
   return {
-    connection: createWorkerRedis(options.url, { name: options.name }),
+    connection: createWorkerRedis(options.url, { name: options.name, prefix: options.prefix }),
     prefix: options.prefix,
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,

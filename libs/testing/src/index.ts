@@ -62,6 +62,12 @@ export {
   watchPids,
 } from './pid-watchdog.js';
 export {
+  startRedisCluster,
+  type RedisCluster,
+  type RedisClusterNode,
+  type RedisClusterOptions,
+} from './redis-cluster.js';
+export {
   startSentinelGroup,
   type SentinelGroup,
   type SentinelGroupOptions,

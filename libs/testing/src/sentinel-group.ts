@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { askRedis as ask, pollUntil } from './redis-ask.js';
 import { freePort } from './free-port.js';
 import { unwatchPids, watchPids } from './pid-watchdog.js';
 import type { RedisHandle } from './redis-handle.js';
@@ -66,40 +67,8 @@ function spawnSentinel(dir: string, port: number, name: string, primaryPort: num
   return child;
 }
 
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`sentinel group: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 function portOf(handle: RedisHandle): number {
   return Number(new URL(handle.url).port);
-}
-
-/** The reply of one command on a fresh connection to `port`; rejects when nothing answers. */
-async function ask(port: number, ...command: string[]): Promise<unknown> {
-  const redis = new Redis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    redis.on('error', () => undefined);
-    await redis.connect();
-    return await redis.call(command[0]!, ...command.slice(1));
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export async function startSentinelGroup(
@@ -147,7 +116,7 @@ export async function startSentinelGroup(
     return server;
   };
   const agreedOn = async (exclude: number, timeoutMs: number): Promise<RedisHandle> =>
-    until(`a new primary other than ${exclude}`, timeoutMs, async () => {
+    pollUntil(`sentinel group: a new primary other than ${exclude}`, timeoutMs, async () => {
       const named_ = await Promise.all(sentinels.map(named));
       const port = named_[0]!;
       if (port === exclude || named_.some((p) => p !== port)) return undefined;
@@ -157,25 +126,29 @@ export async function startSentinelGroup(
 
   try {
     for (const port of ports)
-      await until(
-        `the sentinel on ${port}`,
+      await pollUntil(
+        `sentinel group: the sentinel on ${port}`,
         10_000,
         async () => (await ask(port, 'PING')) === 'PONG' || undefined,
       );
     for (const s of sentinels) s.on('error', () => undefined);
     await Promise.all(sentinels.map((s) => s.connect()));
     // Ready: every sentinel knows the replicas and the other sentinels (a vote needs them).
-    await until('the sentinels to see the replicas and each other', 15_000, async () => {
-      for (const s of sentinels) {
-        const [master] = (await s.call('SENTINEL', 'masters')) as string[][];
-        const fields = Object.fromEntries(
-          master!.flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : [])),
-        ) as Record<string, string>;
-        if (Number(fields['num-slaves']) < servers.length - 1) return undefined;
-        if (Number(fields['num-other-sentinels']) < 2) return undefined;
-      }
-      return true;
-    });
+    await pollUntil(
+      'sentinel group: the sentinels to see the replicas and each other',
+      15_000,
+      async () => {
+        for (const s of sentinels) {
+          const [master] = (await s.call('SENTINEL', 'masters')) as string[][];
+          const fields = Object.fromEntries(
+            master!.flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : [])),
+          ) as Record<string, string>;
+          if (Number(fields['num-slaves']) < servers.length - 1) return undefined;
+          if (Number(fields['num-other-sentinels']) < 2) return undefined;
+        }
+        return true;
+      },
+    );
   } catch (e) {
     await stop(); // nothing is left behind by a group that never came up
     throw e;

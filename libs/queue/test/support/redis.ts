@@ -5,21 +5,29 @@ import { DEFAULT_LIMITS, parsePath, type Path } from '@petrel/smtp';
 import type { Redis } from 'ioredis';
 import { createRedis, whenReady } from '../../src/redis-client.js';
 import { newMessageId } from '../../src/transaction-job.js';
-import type { TransactionRecord } from '../../src/transaction-store.js';
+import type { TransactionRecord, TransactionStore } from '../../src/transaction-store.js';
 
 const clients: Redis[] = [];
 
 /** A fail-fast client (createRedis) whose connection errors are expected and ignored. */
-export function connect(url: string, commandTimeoutMs = 500): Redis {
-  const redis = createRedis(url, { commandTimeoutMs, name: 'petrel-test' });
+export function connect(url: string, commandTimeoutMs = 500, prefix?: string): Redis {
+  const redis = createRedis(url, {
+    commandTimeoutMs,
+    name: 'petrel-test',
+    ...(prefix !== undefined ? { prefix } : {}),
+  });
   redis.on('error', () => undefined);
   clients.push(redis);
   return redis;
 }
 
 /** connect(), once the connection is ready (for the test's own reads and writes). */
-export async function ready(url: string, commandTimeoutMs = 2_000): Promise<Redis> {
-  const redis = connect(url, commandTimeoutMs);
+export async function ready(
+  url: string,
+  commandTimeoutMs = 2_000,
+  prefix?: string,
+): Promise<Redis> {
+  const redis = connect(url, commandTimeoutMs, prefix);
   await whenReady(redis, 5_000);
   return redis;
 }
@@ -90,4 +98,42 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return condition();
+}
+
+/**
+ * Stores sample transactions one after another, without pause, until stop():
+ * what resolved (the 250s ingress would give) and the refusals (the 4yz).
+ */
+export function startWriter(store: TransactionStore) {
+  const acknowledged: { id: string; bodyKey: string }[] = [];
+  const refused: string[] = [];
+  let writing = true;
+  const writer = (async () => {
+    for (let i = 0; writing; i++) {
+      try {
+        acknowledged.push(await store.store(sampleRecord(), [Buffer.from(`message ${i}\r\n`)]));
+      } catch (e) {
+        refused.push((e as Error).message);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  })();
+  return {
+    acknowledged,
+    refused,
+    /** Waits until `count` stores have resolved in all; fails the test after `timeoutMs`. */
+    async storedBy(count: number, timeoutMs = 20_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (acknowledged.length < count && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      if (acknowledged.length < count)
+        throw new Error(
+          `${acknowledged.length} stores resolved, not ${count}; refusals: ${refused.slice(-3).join('; ')}`,
+        );
+    },
+    async stop(): Promise<void> {
+      writing = false;
+      await writer;
+    },
+  };
 }

@@ -8,9 +8,8 @@
 import { startRedisCluster, uniquePrefix, type RedisCluster } from '@petrel/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, disconnectAll, ready, startWriter } from '../test/support/redis.js';
+import { connect, disconnectAll, missingFrom, ready, startWriter } from '../test/support/redis.js';
 import { hashSlot } from './hash-slot.js';
-import { QUEUES } from './queues.js';
 import { TransactionStore } from './transaction-store.js';
 
 let cluster: RedisCluster;
@@ -89,14 +88,7 @@ describe('TransactionStore on Redis Cluster', () => {
 
     const last = await ready(cluster.url, 2_000, prefix);
     expect(await portOf(last)).toBe(third.port);
-    const missing: string[] = [];
-    for (const { id, bodyKey } of acknowledged) {
-      const [job, body] = await Promise.all([
-        last.exists(`${prefix}:${QUEUES.transactions}:${id}`),
-        last.exists(bodyKey),
-      ]);
-      if (job !== 1 || body !== 1) missing.push(id);
-    }
+    const missing = await missingFrom(last, prefix, acknowledged);
     console.log(
       `cluster: ${acknowledged.length} acknowledged, ${refused.length} refused during the failovers, ${missing.length} missing`,
     );

@@ -17,8 +17,7 @@
 // nothing.
 import { startSentinelGroup, uniquePrefix, type SentinelGroup } from '@petrel/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, disconnectAll, ready, startWriter } from '../test/support/redis.js';
-import { QUEUES } from './queues.js';
+import { connect, disconnectAll, missingFrom, ready, startWriter } from '../test/support/redis.js';
 import { TransactionStore } from './transaction-store.js';
 
 let group: SentinelGroup;
@@ -70,14 +69,7 @@ describe('TransactionStore through Sentinel', () => {
     await store.close();
 
     const last = await ready(third.url);
-    const missing: string[] = [];
-    for (const { id, bodyKey } of acknowledged) {
-      const [job, body] = await Promise.all([
-        last.exists(`${prefix}:${QUEUES.transactions}:${id}`),
-        last.exists(bodyKey),
-      ]);
-      if (job !== 1 || body !== 1) missing.push(id);
-    }
+    const missing = await missingFrom(last, prefix, acknowledged);
     console.log(
       `sentinel: ${acknowledged.length} acknowledged, ${refused.length} refused during the failovers, ${missing.length} missing`,
     );

@@ -3,6 +3,7 @@
 
 import { DEFAULT_LIMITS, parsePath, type Path } from '@petrel/smtp';
 import type { Redis } from 'ioredis';
+import { QUEUES } from '../../src/queues.js';
 import { createRedis, whenReady } from '../../src/redis-client.js';
 import { newMessageId } from '../../src/transaction-job.js';
 import type { TransactionRecord, TransactionStore } from '../../src/transaction-store.js';
@@ -136,4 +137,21 @@ export function startWriter(store: TransactionStore) {
       await writer;
     },
   };
+}
+
+/** The ids among `stored` whose job or body `redis` does not hold. */
+export async function missingFrom(
+  redis: Redis,
+  prefix: string,
+  stored: readonly { id: string; bodyKey: string }[],
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const { id, bodyKey } of stored) {
+    const [job, body] = await Promise.all([
+      redis.exists(`${prefix}:${QUEUES.transactions}:${id}`),
+      redis.exists(bodyKey),
+    ]);
+    if (job !== 1 || body !== 1) missing.push(id);
+  }
+  return missing;
 }

@@ -35,6 +35,7 @@ import {
   type Presence,
   QUEUES,
   ServiceRedis,
+  shardPrefixes,
   startPresence,
   workerOptions,
 } from '@petrel/queue';
@@ -139,10 +140,10 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
     };
   }
 
-  let store: ServiceRedis | null = null;
+  /** One per shard, shard 0 first. */
+  const shards: { prefix: string; store: ServiceRedis; worker: Worker }[] = [];
   let slots: LeasedSlots | null = null;
   let connections: ConnectionCache | null = null;
-  let worker: Worker | null = null;
   let health: HealthServer | null = null;
   let presence: Presence | null = null;
   let ready = false;
@@ -173,6 +174,87 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
     if (outcome.dsn !== null) metrics.dsns.inc({ reason: expired ? 'expired' : 'failed' });
   }
 
+  const openShard = (prefix: string, suffix: string, concurrency: number) =>
+    ServiceRedis.open({
+      url,
+      prefix,
+      commandTimeoutMs: config.redis.commandTimeoutMs,
+      name: `petrel-egress-${instance}${suffix}`,
+      concurrency,
+      warn: (fields, message) => logger.warn({ ...fields, shard: prefix }, message),
+    });
+
+  /** The shard's delivery processor and worker, the worker running. */
+  const startWorker = (prefix: string, store: ServiceRedis, k: number, concurrency: number) => {
+    const processor = new DeliveryProcessor({
+      prefix,
+      hostname: config.ingress.hostname,
+      instance: `egress:${instance}`,
+      redis: store.redis,
+      commits: new GroupCommit({ pool: store.pool, ttlSeconds: ATTEMPT_TTL_SECONDS }),
+      queues: {
+        transactions: store.queue(QUEUES.transactions),
+        deliveries: store.queue(QUEUES.deliveries),
+      },
+      retry: egressConfig.retry,
+      dependencies,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    });
+
+    const worker = new Worker(
+      QUEUES.deliveries,
+      async (job: Job, token?: string) => {
+        const data = job.data as DeliveryJobV1;
+        try {
+          const active = { destination: destinationLabel(data.route.domain, destinations) };
+          metrics.active.inc(active);
+          const outcome = await processor.attempt(data).finally(() => metrics.active.dec(active));
+          record(data, outcome);
+          // One JSON line per message event, the same as recorded in Redis.
+          for (const event of outcome.events)
+            logger.info(eventLogFields(data.messageId, event), `message ${event.event}`);
+          if (outcome.events.length === 0)
+            logger.debug(
+              { id: data.messageId, delivery: data.id, status: outcome.status },
+              'delivery not attempted',
+            );
+          if (
+            (outcome.status === 'deferred' || outcome.status === 'busy') &&
+            outcome.nextAttemptAt !== null
+          ) {
+            await job.moveToDelayed(Date.parse(outcome.nextAttemptAt), token);
+            throw new DelayedError();
+          }
+          return outcome.status;
+        } catch (err) {
+          if (err instanceof UnrecoverableError)
+            logger.error(
+              { delivery: job.id, err: err.message },
+              'delivery cannot be attempted: kept in failed',
+            );
+          throw err;
+        }
+      },
+      workerOptions({
+        url,
+        name: `petrel-egress-worker-${instance}${k === 0 ? '' : `-shard-${k}`}`,
+        prefix,
+        concurrency,
+        lockDurationMs: egressConfig.lockDurationMs,
+      }),
+    );
+    worker.on('failed', (job, err) => {
+      if (err.name === 'DelayedError') return;
+      logger.error(
+        { delivery: job?.id, err: err.message },
+        'delivery attempt failed; BullMQ retries it',
+      );
+    });
+    worker.on('error', (err) => logger.warn({ err: err.message, shard: prefix }, 'worker error'));
+    void worker.run();
+    return worker;
+  };
+
   return {
     get health() {
       return health;
@@ -183,106 +265,43 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
     },
 
     async start() {
-      const prefix = config.redis.prefix;
-      store = await ServiceRedis.open({
-        url,
-        prefix,
-        commandTimeoutMs: config.redis.commandTimeoutMs,
-        name: `petrel-egress-${instance}`,
-        concurrency: egressConfig.concurrency,
-        warn: (fields, message) => logger.warn(fields, message),
-      });
-      const { redis, pool } = store;
+      const prefixes = shardPrefixes(config.redis.prefix, config.redis.shards);
+      const concurrency = Math.ceil(egressConfig.concurrency / prefixes.length);
+      // Shard 0 keeps the shared connection slots of every egress process.
+      const home = await openShard(prefixes[0]!, '', concurrency);
       const limit = egressConfig.connectionsPerDestination;
-      slots = limit === 0 ? null : new LeasedSlots({ redis, owner: `egress:${instance}` });
+      slots =
+        limit === 0 ? null : new LeasedSlots({ redis: home.redis, owner: `egress:${instance}` });
       connections = new ConnectionCache({
         open: (options) => NextHopConnection.open(options),
-        slots: slots === null ? null : { leases: slots, prefix, limit },
+        slots: slots === null ? null : { leases: slots, prefix: prefixes[0]!, limit },
         idleMs: egressConfig.connectionCache.idleMs,
         maxMessages: egressConfig.connectionCache.maxMessages,
       });
-      const processor = new DeliveryProcessor({
-        prefix,
-        hostname: config.ingress.hostname,
-        instance: `egress:${instance}`,
-        redis,
-        commits: new GroupCommit({ pool, ttlSeconds: ATTEMPT_TTL_SECONDS }),
-        queues: {
-          transactions: store.queue(QUEUES.transactions),
-          deliveries: store.queue(QUEUES.deliveries),
-        },
-        retry: egressConfig.retry,
-        dependencies,
-        ...(deps.now === undefined ? {} : { now: deps.now }),
-      });
-
-      worker = new Worker(
-        QUEUES.deliveries,
-        async (job: Job, token?: string) => {
-          const data = job.data as DeliveryJobV1;
-          try {
-            const active = { destination: destinationLabel(data.route.domain, destinations) };
-            metrics.active.inc(active);
-            const outcome = await processor.attempt(data).finally(() => metrics.active.dec(active));
-            record(data, outcome);
-            // One JSON line per message event, the same as recorded in Redis.
-            for (const event of outcome.events)
-              logger.info(eventLogFields(data.messageId, event), `message ${event.event}`);
-            if (outcome.events.length === 0)
-              logger.debug(
-                { id: data.messageId, delivery: data.id, status: outcome.status },
-                'delivery not attempted',
-              );
-            if (
-              (outcome.status === 'deferred' || outcome.status === 'busy') &&
-              outcome.nextAttemptAt !== null
-            ) {
-              await job.moveToDelayed(Date.parse(outcome.nextAttemptAt), token);
-              throw new DelayedError();
-            }
-            return outcome.status;
-          } catch (err) {
-            if (err instanceof UnrecoverableError)
-              logger.error(
-                { delivery: job.id, err: err.message },
-                'delivery cannot be attempted: kept in failed',
-              );
-            throw err;
-          }
-        },
-        workerOptions({
-          url,
-          name: `petrel-egress-worker-${instance}`,
-          prefix,
-          concurrency: egressConfig.concurrency,
-          lockDurationMs: egressConfig.lockDurationMs,
-        }),
-      );
-      worker.on('failed', (job, err) => {
-        if (err.name === 'DelayedError') return;
-        logger.error(
-          { delivery: job?.id, err: err.message },
-          'delivery attempt failed; BullMQ retries it',
-        );
-      });
-      worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
-      void worker.run();
-      await worker.waitUntilReady();
+      for (const [k, prefix] of prefixes.entries()) {
+        const store = k === 0 ? home : await openShard(prefix, `-shard-${k}`, concurrency);
+        shards.push({ prefix, store, worker: startWorker(prefix, store, k, concurrency) });
+      }
+      await Promise.all(shards.map((shard) => shard.worker.waitUntilReady()));
 
       health = await startHealthServer({
         host: config.metrics.host,
         port: config.metrics.port,
         registry,
         live: () => true,
-        ready: () => ready && !draining && store?.redis.status === 'ready',
+        ready: () =>
+          ready && !draining && shards.every((shard) => shard.store.redis.status === 'ready'),
       });
-      presence = startPresence(store.redis, prefix, {
+      presence = startPresence(home.redis, prefixes[0]!, {
         service: 'egress',
         instance,
         version: PETREL_VERSION,
       });
       ready = true;
-      logger.info({ concurrency: egressConfig.concurrency }, 'egress started');
+      logger.info(
+        { concurrency: egressConfig.concurrency, shards: shards.length },
+        'egress started',
+      );
     },
 
     async drain() {
@@ -291,7 +310,10 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
       void presence?.report('draining');
       ready = false;
       // Finishes the attempts in hand; takes no more; QUITs the kept connections.
-      if (worker !== null && (await closeWorker(worker, egressConfig.drainTimeoutMs)) === 'timeout')
+      const closed = await Promise.all(
+        shards.map((shard) => closeWorker(shard.worker, egressConfig.drainTimeoutMs)),
+      );
+      if (closed.includes('timeout'))
         logger.warn(
           { drainTimeoutMs: egressConfig.drainTimeoutMs },
           'drain timed out: exiting; jobs still in hand go to another worker when their lock expires',
@@ -304,7 +326,7 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
       await this.drain();
       await health?.close();
       await presence?.stop();
-      await store?.close();
+      await Promise.all(shards.map((shard) => shard.store.close()));
       slots?.close();
       dns.close();
     },

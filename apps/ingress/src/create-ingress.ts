@@ -43,7 +43,10 @@ import {
   eventLogFields,
   recordEvent,
   startPresence,
+  shardPrefixes,
+  ShardedStore,
   TransactionStore,
+  type StoreShard,
   type Presence,
 } from '@petrel/queue';
 import type { ServerOptions } from '@petrel/smtp';
@@ -108,8 +111,9 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
   if (config.redis.url === null)
     throw new Error('redis.url: ingress needs a Redis URL (npm start provides a local Redis)');
 
+  /** Shard 0's connection: client limits, presence (and shard 0's messages). */
   let redis: Redis | null = null;
-  let store: TransactionStore | null = null;
+  let store: ShardedStore | null = null;
   let health: HealthServer | null = null;
   let users: UsersFile | null = null;
   let tlsContext: SecureContext | null = null;
@@ -307,29 +311,46 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
     reconfigure,
 
     async start() {
-      redis = createRedis(config.redis.url!, {
-        commandTimeoutMs: config.redis.commandTimeoutMs,
-        name: `petrel-ingress-${instance}`,
-        prefix: config.redis.prefix,
-      });
-      store = new TransactionStore({
-        redis,
-        prefix: config.redis.prefix,
-        durability: config.redis.durability,
-        replicas: config.redis.replicas,
-        durabilityTimeoutMs: config.redis.durabilityTimeoutMs,
-      });
-      const facts = await store.init();
-      logger.info(
-        {
-          redis: facts.version,
-          durability: config.redis.durability,
-          appendfsync: facts.appendfsync,
+      const shards = shardPrefixes(config.redis.prefix, config.redis.shards).map(
+        (prefix, k): StoreShard => {
+          const connection = createRedis(config.redis.url!, {
+            commandTimeoutMs: config.redis.commandTimeoutMs,
+            name: `petrel-ingress-${instance}${k === 0 ? '' : `-shard-${k}`}`,
+            prefix,
+          });
+          if (k > 0)
+            connection.on('error', (err) =>
+              logger.warn({ err: err.message, shard: prefix }, 'Redis connection error'),
+            );
+          return {
+            prefix,
+            redis: connection,
+            store: new TransactionStore({
+              redis: connection,
+              prefix,
+              durability: config.redis.durability,
+              replicas: config.redis.replicas,
+              durabilityTimeoutMs: config.redis.durabilityTimeoutMs,
+            }),
+          };
         },
-        'Redis checked',
       );
-      for (const risk of failoverRisks(facts, config.redis.durability, config.redis.replicas))
-        logger.warn({ redis: facts.version }, risk);
+      redis = shards[0]!.redis;
+      store = new ShardedStore(shards);
+      const checked = await store.init();
+      checked.forEach((facts, k) => {
+        logger.info(
+          {
+            redis: facts.version,
+            durability: config.redis.durability,
+            appendfsync: facts.appendfsync,
+            ...(shards.length > 1 ? { shard: shards[k]!.prefix } : {}),
+          },
+          'Redis checked',
+        );
+        for (const risk of failoverRisks(facts, config.redis.durability, config.redis.replicas))
+          logger.warn({ redis: facts.version }, risk);
+      });
       loadTls();
       await loadUsers();
       watchFiles();
@@ -349,9 +370,10 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
           checks: metrics.resolveChecks,
         });
       }
-      const events = redis;
+      const sharded = store;
       const policy = new IngressPolicy({
-        received: (id, fields) => {
+        received: (id, fields, job) => {
+          const shard = sharded.shardOf(job);
           const event = {
             event: 'received',
             service: 'ingress',
@@ -359,7 +381,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
             at: new Date().toISOString(),
             ...fields,
           };
-          void recordEvent(events, config.redis.prefix, id, event, { accepted: 1 });
+          void recordEvent(shard.redis, shard.prefix, id, event, { accepted: 1 });
           // The event's JSON log line; its fields are built anyway, for Redis.
           if (logger.isLevelEnabled('info'))
             logger.info(eventLogFields(id, event), 'message received');
@@ -412,7 +434,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
         port: config.metrics.port,
         registry,
         live: () => true,
-        ready: () => ready && !draining && redis?.status === 'ready',
+        ready: () => ready && !draining && store?.ready() === true,
       });
       presence = startPresence(redis, config.redis.prefix, {
         service: 'ingress',
@@ -459,7 +481,7 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
       routability?.close();
       await store?.close();
       await presence?.stop();
-      redis?.disconnect();
+      for (const shard of store?.shards ?? []) shard.redis.disconnect();
     },
   };
 }

@@ -12,7 +12,7 @@
 import { customReply, formatPath, type Question, type Verdict } from '@petrel/smtp';
 import type { IngressConfig } from '@petrel/config';
 import type { Logger } from '@petrel/observability';
-import { newMessageId, StoreError, type TransactionStore } from '@petrel/queue';
+import { newMessageId, StoreError, type MessageStore, type TransactionJobV1 } from '@petrel/queue';
 import type { ClientLimiter } from './client-limits.js';
 import type { IngressMetrics } from './ingress-metrics.js';
 import type { ConnectionInfo, SessionPolicy } from './smtp-connection.js';
@@ -38,9 +38,9 @@ export interface PolicyDependencies {
   /** routing.lists, which EXPN answers from; read on every EXPN, as `relay`. */
   readonly lists: () => Readonly<Record<string, readonly string[]>>;
   readonly instance: string;
-  readonly store: TransactionStore;
+  readonly store: MessageStore;
   /** Records the message's "received" event (after the store; never delays the 250). */
-  readonly received?: (id: string, fields: Record<string, unknown>) => void;
+  readonly received?: (id: string, fields: Record<string, unknown>, job: TransactionJobV1) => void;
   readonly limiter: ClientLimiter;
   /** Read on every question, so a reload takes effect for the next one. */
   readonly relay: () => RelayRules;
@@ -196,15 +196,19 @@ export class IngressPolicy implements SessionPolicy {
         [Buffer.from(header, 'latin1'), ...question.body],
       );
       metrics.storeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      this.deps.received?.(id, {
-        client: info.address,
-        helo: helo?.name ?? null,
-        tls: info.tls?.protocol ?? null,
-        auth: authenticated,
-        from: transaction.reversePath.raw,
-        to: transaction.recipients.map((r) => r.forwardPath.raw),
-        size: job.size,
-      });
+      this.deps.received?.(
+        id,
+        {
+          client: info.address,
+          helo: helo?.name ?? null,
+          tls: info.tls?.protocol ?? null,
+          auth: authenticated,
+          from: transaction.reversePath.raw,
+          to: transaction.recipients.map((r) => r.forwardPath.raw),
+          size: job.size,
+        },
+        job,
+      );
       metrics.messagesAccepted.inc();
       metrics.bytesAccepted.inc(job.size);
       return { kind: 'accept', queueId: id };

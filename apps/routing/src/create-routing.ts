@@ -7,6 +7,10 @@
 // takes no new job and finishes the ones it holds. stop: drain, then close
 // every connection and port.
 //
+// With several shards (redis.shards, libs/queue shards.ts) each shard gets its
+// own connections, router and worker, with concurrency / shards each
+// (rounded up); the admin API and the queue metrics read every shard.
+//
 // The worker never lets BullMQ fail a transaction by itself: attempts are
 // effectively unlimited (the job's own options) and maxStalledCount too, so
 // that a job whose routing process died any number of times is taken again
@@ -28,14 +32,17 @@ import {
   closeWorker,
   eventLogFields,
   type Presence,
+  type MessageEvent,
   QUEUES,
   ServiceRedis,
+  shardPrefixes,
   startPresence,
   sweepOrphanBodies,
   type TransactionJobV1,
   workerOptions,
 } from '@petrel/queue';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { adminHandlers } from './admin/admin-service.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
@@ -124,9 +131,13 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
     maxRecipientsPerDelivery: routingConfig.maxRecipientsPerDelivery,
   });
 
-  let store: ServiceRedis | null = null;
-  let worker: Worker | null = null;
-  let transactionRouter: TransactionRouter | null = null;
+  /** One per shard, shard 0 first. */
+  const shards: {
+    prefix: string;
+    store: ServiceRedis;
+    router: TransactionRouter;
+    worker: Worker;
+  }[] = [];
   let grpc: GrpcServer | null = null;
   let admin: AdminServer | null = null;
   let presence: Presence | null = null;
@@ -154,6 +165,87 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
     if (outcome.retry !== null)
       metrics.recipients.inc({ outcome: 'deferred' }, outcome.retry.recipients);
   }
+
+  /** A shard's connections, router and worker, the worker running. */
+  const startShard = async (prefix: string, suffix: string, concurrency: number) => {
+    const store = await ServiceRedis.open({
+      url,
+      prefix,
+      commandTimeoutMs: config.redis.commandTimeoutMs,
+      name: `petrel-routing-${instance}${suffix}`,
+      concurrency,
+      warn: (fields, message) => logger.warn({ ...fields, shard: prefix }, message),
+    });
+    const router = new TransactionRouter({
+      prefix,
+      hostname: config.ingress.hostname,
+      instance: `routing:${instance}`,
+      router: recipients,
+      queues: {
+        transactions: store.queue(QUEUES.transactions),
+        deliveries: store.queue(QUEUES.deliveries),
+        held: store.queue(QUEUES.held),
+      },
+      pool: store.pool,
+      redis: store.redis,
+      retry: config.egress.retry,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    });
+
+    const worker = new Worker(
+      QUEUES.transactions,
+      async (job: Job) => {
+        const data = job.data as TransactionJobV1 | undefined;
+        if (data?.v !== 1 || job.id === undefined) {
+          throw new UnrecoverableError(
+            `transactions job ${job.id}: cannot read version ${String(data?.v)}`,
+          );
+        }
+        const started = process.hrtime.bigint();
+        const outcome = await router.route(job.id, data);
+        record(outcome, Number(process.hrtime.bigint() - started) / 1e9);
+        logger.info(
+          {
+            event: 'routed',
+            id: data.id,
+            job: job.id,
+            status: outcome.status,
+            deliveries: outcome.deliveries,
+            held: outcome.held,
+            bounced: outcome.bounced,
+            deferred: outcome.retry?.recipients ?? 0,
+            retryIn: outcome.retry?.delayMs,
+            dsn: outcome.dsn,
+            unreported: outcome.unreported || undefined,
+          },
+          'transaction routed',
+        );
+        return outcome.status;
+      },
+      workerOptions({
+        url,
+        name: `petrel-routing-worker-${instance}${suffix}`,
+        prefix,
+        concurrency,
+        lockDurationMs: routingConfig.lockDurationMs,
+      }),
+    );
+    worker.on('completed', (job) => {
+      if (job.id !== undefined) router.forget(job.id);
+    });
+    worker.on('failed', (job, err) => {
+      metrics.transactions.inc({ outcome: 'error' });
+      logger.error(
+        { job: job?.id, err: err.message, attempts: job?.attemptsMade },
+        err instanceof UnrecoverableError
+          ? 'transaction cannot be routed: kept in failed'
+          : 'routing failed; BullMQ retries it',
+      );
+    });
+    worker.on('error', (err) => logger.warn({ err: err.message, shard: prefix }, 'worker error'));
+    void worker.run();
+    return { prefix, store, router, worker };
+  };
 
   return {
     get grpc() {
@@ -188,85 +280,12 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
     },
 
     async start() {
-      const prefix = config.redis.prefix;
-      store = await ServiceRedis.open({
-        url,
-        prefix,
-        commandTimeoutMs: config.redis.commandTimeoutMs,
-        name: `petrel-routing-${instance}`,
-        concurrency: routingConfig.concurrency,
-        warn: (fields, message) => logger.warn(fields, message),
-      });
-      const { redis, pool } = store;
-      const router = (transactionRouter = new TransactionRouter({
-        prefix,
-        hostname: config.ingress.hostname,
-        instance: `routing:${instance}`,
-        router: recipients,
-        queues: {
-          transactions: store.queue(QUEUES.transactions),
-          deliveries: store.queue(QUEUES.deliveries),
-          held: store.queue(QUEUES.held),
-        },
-        pool,
-        redis,
-        retry: config.egress.retry,
-        ...(deps.now === undefined ? {} : { now: deps.now }),
-      }));
-
-      worker = new Worker(
-        QUEUES.transactions,
-        async (job: Job) => {
-          const data = job.data as TransactionJobV1 | undefined;
-          if (data?.v !== 1 || job.id === undefined) {
-            throw new UnrecoverableError(
-              `transactions job ${job.id}: cannot read version ${String(data?.v)}`,
-            );
-          }
-          const started = process.hrtime.bigint();
-          const outcome = await router.route(job.id, data);
-          record(outcome, Number(process.hrtime.bigint() - started) / 1e9);
-          logger.info(
-            {
-              event: 'routed',
-              id: data.id,
-              job: job.id,
-              status: outcome.status,
-              deliveries: outcome.deliveries,
-              held: outcome.held,
-              bounced: outcome.bounced,
-              deferred: outcome.retry?.recipients ?? 0,
-              retryIn: outcome.retry?.delayMs,
-              dsn: outcome.dsn,
-              unreported: outcome.unreported || undefined,
-            },
-            'transaction routed',
-          );
-          return outcome.status;
-        },
-        workerOptions({
-          url,
-          name: `petrel-routing-worker-${instance}`,
-          prefix,
-          concurrency: routingConfig.concurrency,
-          lockDurationMs: routingConfig.lockDurationMs,
-        }),
-      );
-      worker.on('completed', (job) => {
-        if (job.id !== undefined) router.forget(job.id);
-      });
-      worker.on('failed', (job, err) => {
-        metrics.transactions.inc({ outcome: 'error' });
-        logger.error(
-          { job: job?.id, err: err.message, attempts: job?.attemptsMade },
-          err instanceof UnrecoverableError
-            ? 'transaction cannot be routed: kept in failed'
-            : 'routing failed; BullMQ retries it',
-        );
-      });
-      worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
-      void worker.run();
-      await worker.waitUntilReady();
+      const prefixes = shardPrefixes(config.redis.prefix, config.redis.shards);
+      const concurrency = Math.ceil(routingConfig.concurrency / prefixes.length);
+      for (const [k, prefix] of prefixes.entries())
+        shards.push(await startShard(prefix, k === 0 ? '' : `-shard-${k}`, concurrency));
+      await Promise.all(shards.map((shard) => shard.worker.waitUntilReady()));
+      const { redis } = shards[0]!.store;
 
       grpc = await startGrpcServer({
         host: routingConfig.grpc.host,
@@ -274,43 +293,39 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
         resolve: (query, options) => this.resolve(query, options),
         logger,
       });
-      const adminQueues = {
-        transactions: store.queue(QUEUES.transactions),
-        deliveries: store.queue(QUEUES.deliveries),
-        held: store.queue(QUEUES.held),
-      };
-      report = new QueueReport({
-        redis,
+      const adminShards = shards.map(({ prefix, store }) => ({
         prefix,
-        queues: adminQueues,
+        hostname: config.ingress.hostname,
+        instance: `routing:${instance}`,
+        redis: store.redis,
+        pool: store.pool,
+        queues: {
+          transactions: store.queue(QUEUES.transactions),
+          deliveries: store.queue(QUEUES.deliveries),
+          held: store.queue(QUEUES.held),
+        },
+        route: (domain: string) => domains.route(domain, { ignoreHold: true }),
+        logEvent: (id: string, event: MessageEvent) =>
+          logger.info(eventLogFields(id, event), `message ${event.event}`),
+        ...(deps.now === undefined ? {} : { now: deps.now }),
+      }));
+      report = new QueueReport({
+        shards: adminShards,
         destinations: config.metrics.destinations,
       });
       admin = await startAdminServer({
         config: config.admin,
         logger,
         handlers: adminHandlers({
-          context: {
-            prefix,
-            hostname: config.ingress.hostname,
-            instance: `routing:${instance}`,
-            redis,
-            pool,
-            queues: adminQueues,
-            route: (domain) => domains.route(domain, { ignoreHold: true }),
-            logEvent: (id, event) =>
-              logger.info(eventLogFields(id, event), `message ${event.event}`),
-            ...(deps.now === undefined ? {} : { now: deps.now }),
-          },
+          shards: adminShards,
           report,
-          redis,
-          prefix,
           resolve: (query, options) => this.resolve(query, options),
           logger,
           mutations: adminMetrics.mutations,
           dsns: metrics.dsns,
         }),
       });
-      presence = startPresence(redis, prefix, {
+      presence = startPresence(redis, shards[0]!.prefix, {
         service: 'routing',
         instance,
         version: PETREL_VERSION,
@@ -320,11 +335,12 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
         port: config.metrics.port,
         registry,
         live: () => true,
-        ready: () => ready && !draining && store?.redis.status === 'ready',
+        ready: () =>
+          ready && !draining && shards.every((shard) => shard.store.redis.status === 'ready'),
       });
       // Orphan bodies (libs/queue orphan-sweeper.ts): every 10 minutes, those
       // over an hour old. Every replica may run it; it is idempotent.
-      const sweep = async (): Promise<void> => {
+      const sweep = async (prefix: string, redis: Redis): Promise<void> => {
         try {
           const deleted = await sweepOrphanBodies({
             redis,
@@ -332,12 +348,20 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
             minAgeMs: ORPHAN_AGE_MS,
           });
           if (deleted > 0)
-            logger.warn({ event: 'orphans-swept', deleted }, 'orphan bodies deleted');
+            logger.warn(
+              { event: 'orphans-swept', deleted, shard: prefix },
+              'orphan bodies deleted',
+            );
         } catch (err) {
-          logger.warn({ err: String(err) }, 'orphan sweep failed; the next one tries again');
+          logger.warn(
+            { err: String(err), shard: prefix },
+            'orphan sweep failed; the next one tries again',
+          );
         }
       };
-      sweeper = setInterval(() => void sweep(), SWEEP_EVERY_MS);
+      sweeper = setInterval(() => {
+        for (const shard of shards) void sweep(shard.prefix, shard.store.redis);
+      }, SWEEP_EVERY_MS);
       sweeper.unref();
       if (deps.reload !== undefined) {
         configWatcher = new ConfigWatcher({
@@ -351,7 +375,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       }
       ready = true;
       logger.info(
-        { grpc: grpc.address, concurrency: routingConfig.concurrency },
+        { grpc: grpc.address, concurrency: routingConfig.concurrency, shards: shards.length },
         'routing started',
       );
     },
@@ -364,15 +388,15 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       grpc?.setServing(false);
       void presence?.report('draining');
       // Finishes the jobs in hand; takes no more.
-      if (
-        worker !== null &&
-        (await closeWorker(worker, routingConfig.drainTimeoutMs)) === 'timeout'
-      )
+      const closed = await Promise.all(
+        shards.map((shard) => closeWorker(shard.worker, routingConfig.drainTimeoutMs)),
+      );
+      if (closed.includes('timeout'))
         logger.warn(
           { drainTimeoutMs: routingConfig.drainTimeoutMs },
           'drain timed out: exiting; jobs still in hand go to another worker when their lock expires',
         );
-      await transactionRouter?.flush();
+      await Promise.all(shards.map((shard) => shard.router.flush()));
       logger.info('drained');
     },
 
@@ -383,7 +407,7 @@ export function createRouting(config: PetrelConfig, deps: RoutingDependencies = 
       await admin?.close(1_000);
       await presence?.stop();
       await health?.close();
-      await store?.close();
+      await Promise.all(shards.map((shard) => shard.store.close()));
       dns.close();
     },
   };

@@ -31,6 +31,12 @@ export interface RedisConfig {
   commandTimeoutMs: number;
   /** BullMQ key prefix, hash-tagged ("{petrel}") so that Redis Cluster keeps a queue on one slot. */
   prefix: string;
+  /**
+   * How many copies of the queues (each under its own prefix, libs/queue
+   * shards.ts) the messages are spread over: on Redis Cluster, each shard's
+   * slot, and so its work, can be on another master.
+   */
+  shards: number;
 }
 
 export interface ListenerConfig {

@@ -76,6 +76,7 @@ const redis = section({
   durabilityTimeout: duration({ min: 1, timer: true }).default(SECOND),
   commandTimeout: duration({ min: 1, timer: true }).default(2 * SECOND),
   prefix: text().default('{petrel}'),
+  shards: integer({ min: 1, max: 64 }).default(1),
 }).transform(({ durabilityTimeout, commandTimeout, ...rest }): RedisConfig => ({
   ...rest,
   durabilityTimeoutMs: durabilityTimeout,

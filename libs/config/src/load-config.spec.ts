@@ -32,6 +32,7 @@ describe('defaults', () => {
         durabilityTimeoutMs: 1000,
         commandTimeoutMs: 2000,
         prefix: '{petrel}',
+        shards: 1,
       },
       ingress: {
         hostname: hostname().toLowerCase(),
@@ -127,6 +128,7 @@ describe('a full file', () => {
       durabilityTimeoutMs: 250,
       commandTimeoutMs: 1500,
       prefix: '{relay}',
+      shards: 2,
     },
     ingress: {
       hostname: 'mx1.example.net',

@@ -44,6 +44,9 @@ export {
 } from './delivery-job.js';
 export { adjustRefs, defineAdjustRefs, queueAdjustRefs } from './message-refs.js';
 export { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
+export { prefixOfBodyKey, shardPrefixes } from './shards.js';
+export { ShardedStore, type MessageStore, type StoreShard } from './sharded-store.js';
+export { hashSlot } from './hash-slot.js';
 export {
   bounceFor,
   failedRecipient,

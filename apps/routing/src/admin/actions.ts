@@ -112,7 +112,7 @@ export async function act(
     if (planned.outcome !== 'changed') return planned;
     const done = await attempt(context, action, current, actor, planned);
     if (done !== null) return done;
-    current = await readEntry(current.queue, current.entry.id);
+    current = await readEntry(current.queue, current.entry.id, current.shard);
   }
   return { outcome: 'skipped', detail: 'kept changing under us: try again' };
 }

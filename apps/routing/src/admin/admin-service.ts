@@ -4,6 +4,10 @@
 // name and the actor the client sent), what, the selector, dry run or not,
 // and how many entries were matched, changed, unchanged and skipped.
 //
+// With several shards (libs/queue shards.ts), a listing or a mutation reads
+// every shard's queues, and acts on each entry in its own shard; Show and
+// Trace read the shard that knows the message.
+//
 // Does not: listen or authenticate (admin-server.ts).
 
 import { status } from '@grpc/grpc-js';
@@ -20,7 +24,6 @@ import type {
 } from '@petrel/proto';
 import { emptySelector, MUTATIONS } from '@petrel/proto';
 import { readEvents, refsKey } from '@petrel/queue';
-import type { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { toResolveResponse } from '../grpc/to-resolve-response.js';
 import type { Resolution } from '../resolution.js';
@@ -31,10 +34,9 @@ import type { QueueReport } from './queue-report.js';
 import { checkSelector, matches, SelectorError } from './selector.js';
 
 export interface AdminServiceOptions {
-  readonly context: ActionContext;
+  /** One per shard, shard 0 first. */
+  readonly shards: readonly ActionContext[];
   readonly report: QueueReport;
-  readonly redis: Redis;
-  readonly prefix: string;
   resolve(query: string, options: { trusted: boolean }): Promise<Resolution>;
   readonly logger: Logger;
   readonly mutations: Counter<'action' | 'outcome'>;
@@ -63,7 +65,7 @@ export function adminHandlers(o: AdminServiceOptions): AdminHandlers {
     }
     const now = Date.now();
     const found: QueueEntry[] = [];
-    for await (const qe of readEntries(o.context.queues)) {
+    for await (const qe of readEntries(o.shards)) {
       if (matches(qe.entry, selector, now)) found.push(qe);
     }
     found.sort(
@@ -79,6 +81,22 @@ export function adminHandlers(o: AdminServiceOptions): AdminHandlers {
     if (!MESSAGE_ID.test(id))
       throw new CallError(status.INVALID_ARGUMENT, `not a message id: "${request.id}"`);
     return id;
+  };
+
+  /** The message's events, body and references, from the first shard that has its events or body. */
+  const storedMessage = async (id: string) => {
+    let first = null;
+    for (const { redis, prefix } of o.shards) {
+      const [events, stored, refs] = await Promise.all([
+        readEvents(redis, prefix, id),
+        redis.exists(`${prefix}:body:${id}`),
+        redis.get(refsKey(prefix, id)),
+      ]);
+      const found = { events, stored, refs };
+      if (events.length > 0 || stored > 0) return found;
+      first ??= found;
+    }
+    return first!;
   };
 
   const handlers: AdminHandlers = {
@@ -100,11 +118,9 @@ export function adminHandlers(o: AdminServiceOptions): AdminHandlers {
     },
     async Show(call): Promise<ShowResponse> {
       const id = messageId(call.request as MessageRequest);
-      const [found, events, stored, refs] = await Promise.all([
+      const [found, { events, stored, refs }] = await Promise.all([
         select({ selector: { ...emptySelector(), ids: [id] }, limit: 0 }, false),
-        readEvents(o.redis, o.prefix, id),
-        o.redis.exists(`${o.prefix}:body:${id}`),
-        o.redis.get(refsKey(o.prefix, id)),
+        storedMessage(id),
       ]);
       if (found.length === 0 && events.length === 0)
         throw new CallError(status.NOT_FOUND, `no message ${id} in the queue or its history`);
@@ -125,7 +141,7 @@ export function adminHandlers(o: AdminServiceOptions): AdminHandlers {
     },
     async Trace(call): Promise<TraceResponse> {
       const id = messageId(call.request as MessageRequest);
-      const events = await readEvents(o.redis, o.prefix, id);
+      const { events } = await storedMessage(id);
       if (events.length === 0)
         throw new CallError(status.NOT_FOUND, `no events recorded for ${id}`);
       return {
@@ -154,7 +170,7 @@ export function adminHandlers(o: AdminServiceOptions): AdminHandlers {
         if (request.dryRun) result = plan(action, qe.entry);
         else {
           try {
-            result = await act(o.context, action, qe, { by, reason: request.reason });
+            result = await act(o.shards[qe.shard]!, action, qe, { by, reason: request.reason });
           } catch (err) {
             result = { outcome: 'skipped' as const, detail: `failed: ${String(err)}` };
           }

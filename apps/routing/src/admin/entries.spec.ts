@@ -43,11 +43,15 @@ it('yields a job that moves between states during the reading once', async () =>
   await queues[QUEUES.transactions]!.add('t', transaction('M2'), { jobId: 'M2' });
 
   const seen: string[] = [];
-  for await (const { entry, bullState } of readEntries({
-    transactions: queues[QUEUES.transactions]!,
-    deliveries: queues[QUEUES.deliveries]!,
-    held: queues[QUEUES.held]!,
-  })) {
+  for await (const { entry, bullState } of readEntries([
+    {
+      queues: {
+        transactions: queues[QUEUES.transactions]!,
+        deliveries: queues[QUEUES.deliveries]!,
+        held: queues[QUEUES.held]!,
+      },
+    },
+  ])) {
     seen.push(`${entry.id}:${bullState}`);
     if (entry.id === 'M1' && bullState === 'waiting') {
       // M1 leaves 'waiting' for 'delayed', a state the reading has yet to reach.

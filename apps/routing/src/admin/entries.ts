@@ -35,6 +35,8 @@ export interface QueueEntry {
   readonly job: Job;
   /** The BullMQ state it was read in. */
   readonly bullState: JobType;
+  /** The shard (libs/queue shards.ts) whose queue holds it: an index into the caller's list. */
+  readonly shard: number;
 }
 
 const STATES_BY_QUEUE: Record<string, JobType[]> = {
@@ -43,8 +45,14 @@ const STATES_BY_QUEUE: Record<string, JobType[]> = {
   [QUEUES.held]: ['waiting', 'prioritized', 'delayed', 'active', 'failed'],
 };
 
-/** Every entry of the three queues, page by page. */
-export async function* readEntries(queues: AdminQueues): AsyncGenerator<QueueEntry> {
+/** Every entry of the three queues of every shard, shard by shard, page by page. */
+export async function* readEntries(
+  shards: readonly { readonly queues: AdminQueues }[],
+): AsyncGenerator<QueueEntry> {
+  for (const [shard, { queues }] of shards.entries()) yield* readShard(queues, shard);
+}
+
+async function* readShard(queues: AdminQueues, shard: number): AsyncGenerator<QueueEntry> {
   for (const queue of [queues.transactions, queues.deliveries, queues.held]) {
     const seen = new Set<string>();
     for (const bullState of STATES_BY_QUEUE[queue.name] ?? []) {
@@ -55,7 +63,7 @@ export async function* readEntries(queues: AdminQueues): AsyncGenerator<QueueEnt
           if (seen.has(job.id)) continue;
           seen.add(job.id);
           const entry = toEntry(queue.name, bullState, job);
-          if (entry !== null) yield { entry, queue, job, bullState };
+          if (entry !== null) yield { entry, queue, job, bullState, shard };
         }
         if (jobs.length < PAGE) break;
       }
@@ -63,15 +71,19 @@ export async function* readEntries(queues: AdminQueues): AsyncGenerator<QueueEnt
   }
 }
 
-/** One job by id in one queue, with its state; null when it is not there. */
-export async function readEntry(queue: Queue, id: string): Promise<QueueEntry | null> {
+/** One job by id in one queue (of shard `shard`), with its state; null when it is not there. */
+export async function readEntry(
+  queue: Queue,
+  id: string,
+  shard: number,
+): Promise<QueueEntry | null> {
   const job = (await queue.getJob(id)) as Job | undefined;
   if (job === undefined || job === null) return null;
   const state = await queue.getJobState(id);
   if (state === 'unknown' || state === 'completed') return null;
   const bullState = state as JobType;
   const entry = toEntry(queue.name, bullState, job);
-  return entry === null ? null : { entry, queue, job, bullState };
+  return entry === null ? null : { entry, queue, job, bullState, shard };
 }
 
 export function toEntry(queueName: string, bullState: JobType, job: Job): Entry | null {

@@ -9,6 +9,11 @@
 //               job's age per queue, deferred recipients by reason and
 //               destination (from up to 5,000 delayed jobs), workers, Redis.
 //
+// With several shards (libs/queue shards.ts), the numbers are the shards'
+// together: counts and counters added, the oldest age the oldest of all,
+// workers the fewest any shard has (each process runs a worker per shard).
+// Presence and the Redis facts are shard 0's.
+//
 // Does not: change anything.
 
 import type {
@@ -24,6 +29,7 @@ import {
   deferralReason,
   destinationLabel,
   PRESENCE_STALE_MS,
+  QUEUES,
   readPresence,
   readStats,
   STAT_NAMES,
@@ -49,23 +55,26 @@ export interface QueueSnapshot {
   readonly redis: RedisStatus;
 }
 
+export interface ReportShard {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly queues: AdminQueues;
+}
+
 export class QueueReport {
-  readonly #redis: Redis;
-  readonly #prefix: string;
-  readonly #queues: AdminQueues;
+  readonly #shards: readonly ReportShard[];
   readonly #destinations: ReadonlySet<string>;
   #snapshot: { at: number; value: Promise<QueueSnapshot> } | null = null;
 
-  constructor(options: {
-    redis: Redis;
-    prefix: string;
-    queues: AdminQueues;
-    destinations: readonly string[];
-  }) {
-    this.#redis = options.redis;
-    this.#prefix = options.prefix;
-    this.#queues = options.queues;
+  constructor(options: { shards: readonly ReportShard[]; destinations: readonly string[] }) {
+    if (options.shards.length === 0) throw new Error('QueueReport: no shards');
+    this.#shards = options.shards;
     this.#destinations = new Set(options.destinations.map((d) => d.toLowerCase()));
+  }
+
+  /** Shard 0's connection: presence and the Redis facts. */
+  get #redis(): Redis {
+    return this.#shards[0]!.redis;
   }
 
   async summary(now = Date.now()): Promise<SummaryResponse> {
@@ -74,7 +83,7 @@ export class QueueReport {
     );
     const domains = new Map<string, { total: number; buckets: number[]; deferred: number }>();
     let oldest = Infinity;
-    for await (const { entry } of readEntries(this.#queues)) {
+    for await (const { entry } of readEntries(this.#shards)) {
       const open = entry.recipients.filter((r) => r.state === 'pending' || r.state === 'deferred');
       const count = states.get(entry.state)!;
       count.entries += 1;
@@ -109,8 +118,8 @@ export class QueueReport {
 
   async status(now = Date.now()): Promise<StatusResponse> {
     const [presence, stats, depths, redis] = await Promise.all([
-      readPresence(this.#redis, this.#prefix, now),
-      readStats(this.#redis, this.#prefix),
+      readPresence(this.#redis, this.#shards[0]!.prefix, now),
+      this.#stats(),
       this.#depths(),
       this.#redisStatus(),
     ]);
@@ -145,12 +154,25 @@ export class QueueReport {
     return value;
   }
 
+  async #stats() {
+    const all = await Promise.all(this.#shards.map((s) => readStats(s.redis, s.prefix)));
+    return Object.fromEntries(
+      STAT_NAMES.map((name) => [name, all.reduce((sum, stats) => sum + stats[name], 0)]),
+    ) as Record<(typeof STAT_NAMES)[number], number>;
+  }
+
   async #readSnapshot(now: number): Promise<QueueSnapshot> {
-    const queues = [this.#queues.transactions, this.#queues.deliveries, this.#queues.held];
+    const names = [QUEUES.transactions, QUEUES.deliveries, QUEUES.held] as const;
     const [depths, redis, oldest, deferred] = await Promise.all([
       this.#depths(),
       this.#redisStatus(),
-      Promise.all(queues.map((q) => this.#oldest(q, now))),
+      Promise.all(
+        names.map(async (name) =>
+          Math.max(
+            ...(await Promise.all(this.#shards.map((s) => this.#oldest(s.queues[name], now)))),
+          ),
+        ),
+      ),
       this.#deferred(),
     ]);
     const jobs: QueueSnapshot['jobs'] = {};
@@ -166,7 +188,7 @@ export class QueueReport {
     }
     return {
       jobs,
-      oldest: Object.fromEntries(queues.map((q, i) => [q.name, oldest[i]!])),
+      oldest: Object.fromEntries(names.map((name, i) => [name, oldest[i]!])),
       deferred,
       workers,
       redis,
@@ -174,20 +196,26 @@ export class QueueReport {
   }
 
   async #depths(): Promise<QueueDepth[]> {
-    const queues = [this.#queues.transactions, this.#queues.deliveries, this.#queues.held];
+    const names = [QUEUES.transactions, QUEUES.deliveries, QUEUES.held] as const;
     return Promise.all(
-      queues.map(async (queue) => {
-        const [counts, workers] = await Promise.all([
-          queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
-          queue.getWorkersCount().catch(() => 0),
-        ]);
+      names.map(async (name) => {
+        const shards = await Promise.all(
+          this.#shards.map(({ queues }) =>
+            Promise.all([
+              queues[name].getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
+              queues[name].getWorkersCount().catch(() => 0),
+            ]),
+          ),
+        );
+        const sum = (...states: string[]) =>
+          shards.reduce((n, [counts]) => n + states.reduce((m, st) => m + (counts[st] ?? 0), 0), 0);
         return {
-          queue: queue.name,
-          waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
-          active: counts.active ?? 0,
-          delayed: counts.delayed ?? 0,
-          failed: counts.failed ?? 0,
-          workers,
+          queue: name,
+          waiting: sum('waiting', 'prioritized'),
+          active: sum('active'),
+          delayed: sum('delayed'),
+          failed: sum('failed'),
+          workers: Math.min(...shards.map(([, workers]) => workers)),
         };
       }),
     );
@@ -214,12 +242,16 @@ export class QueueReport {
       const key = `${reason}\0${destinationLabel(domain, this.#destinations)}`;
       counts.set(key, (counts.get(key) ?? 0) + n);
     };
-    const deliveries = (await this.#queues.deliveries.getJobs(
-      'delayed',
-      0,
-      SAMPLE - 1,
-      true,
-    )) as Job[];
+    const sample = Math.ceil(SAMPLE / this.#shards.length);
+    const delayed = async (name: 'deliveries' | 'transactions') =>
+      (
+        await Promise.all(
+          this.#shards.map(
+            ({ queues }) => queues[name].getJobs('delayed', 0, sample - 1, true) as Promise<Job[]>,
+          ),
+        )
+      ).flat();
+    const deliveries = await delayed('deliveries');
     for (const job of deliveries) {
       const data = job?.data as DeliveryJobV1 | undefined;
       if (data?.v !== 1) continue;
@@ -228,12 +260,7 @@ export class QueueReport {
           add(deferralReason(r.lastReply), data.route.domain, 1);
       }
     }
-    const retries = (await this.#queues.transactions.getJobs(
-      'delayed',
-      0,
-      SAMPLE - 1,
-      true,
-    )) as Job[];
+    const retries = await delayed('transactions');
     for (const job of retries) {
       const data = job?.data as TransactionJobV1 | undefined;
       if (data?.v !== 1) continue;

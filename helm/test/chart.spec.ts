@@ -267,6 +267,24 @@ describe.skipIf(!helm)('helm/petrel', () => {
     expect(byKind(objs, 'StatefulSet')).toEqual([]);
   });
 
+  it('gives a Redis Cluster URL and the shards to every service, and lets egress reach the seed nodes', () => {
+    const objs = template(['-f', join(chart, 'ci', 'cluster-values.yaml')]);
+    const egress = named(objs, 'NetworkPolicy', 'relay-petrel-egress').spec.egress as {
+      ports: { port: number }[];
+    }[];
+    expect(egress.flatMap((r) => r.ports.map((p) => p.port))).toEqual(
+      expect.arrayContaining([6379, 6380]),
+    );
+    const config = YAML.parse(
+      named(objs, 'ConfigMap', 'relay-petrel-config').data?.['petrel.yaml'] ?? '',
+    );
+    expect(config.redis).toMatchObject({
+      url: 'redis+cluster://:cluster-password@redis-cluster-0.redis:6379,redis-cluster-1.redis:6380',
+      shards: 3,
+    });
+    expect(byKind(objs, 'StatefulSet')).toEqual([]);
+  });
+
   it('is not an open relay by default', () => {
     const config = YAML.parse(
       named(template(), 'ConfigMap', 'relay-petrel-config').data?.['petrel.yaml'] ?? '',

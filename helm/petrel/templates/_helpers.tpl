@@ -74,7 +74,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- /* metrics.port differs per component: each Deployment sets PETREL_METRICS__PORT */ -}}
 {{- $_ := set $c "metrics" (dict "host" "0.0.0.0" "port" (int .Values.ingress.ports.metrics)) -}}
 {{- $_ := set $c "admin" (dict "host" .Values.admin.host "port" (int .Values.routing.ports.admin)) -}}
-{{- $_ := set $c "redis" (dict "url" ((include "petrel.redisUrl" .) | default nil) "durability" .Values.redis.durability "replicas" (int .Values.redis.replicas)) -}}
+{{- $_ := set $c "redis" (dict "url" ((include "petrel.redisUrl" .) | default nil) "durability" .Values.redis.durability "replicas" (int .Values.redis.replicas) "shards" (int .Values.redis.shards)) -}}
 {{- toYaml $c -}}
 {{- end -}}
 

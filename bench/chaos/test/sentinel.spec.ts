@@ -5,10 +5,7 @@
 // (the sentinels elect; the crashed server restarts, as its pod would).
 // Every message given a 250 is delivered; the queues drain; no job failed.
 import {
-  eventually,
-  freePort,
   killServices,
-  spawnService,
   startSentinelGroup,
   startTestSink,
   uniquePrefix,
@@ -19,8 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../src/ledger.js';
 import { runLoad } from '../src/load.js';
 import { waitForDrain } from '../src/queue-state.js';
-
-const SEQ = /^X-Chaos-Seq: (\d+)\r?$/im;
+import { ledgerDeliveries, startRelay } from './support/relay.js';
 
 describe('the relay through a Sentinel failover', () => {
   let group: SentinelGroup;
@@ -31,39 +27,13 @@ describe('the relay through a Sentinel failover', () => {
   beforeAll(async () => {
     group = await startSentinelGroup({ replicas: 2 });
     sink = await startTestSink();
-    smtpPort = await freePort();
-    const env = {
+    smtpPort = await startRelay(sink, 'relay.sentinel.test', {
       PETREL_REDIS__URL: group.url,
       PETREL_REDIS__PREFIX: `'${prefix}'`,
       PETREL_REDIS__DURABILITY: 'replicas',
       PETREL_REDIS__REPLICAS: '2',
       PETREL_REDIS__DURABILITY_TIMEOUT: '2s',
-      PETREL_INGRESS__HOSTNAME: 'relay.sentinel.test',
-      PETREL_INGRESS__LISTENERS: `[{host: 127.0.0.1, port: ${smtpPort}}]`,
-      PETREL_INGRESS__RELAY_DOMAINS: '[d0.test]',
-      PETREL_INGRESS__LIMITS: '{connectionsPerClient: 0, messagesPerClientPerMinute: 0}',
-      PETREL_ROUTING__TRANSPORTS: `{d0.test: 'smtp:[127.0.0.1]:${sink.port}'}`,
-      PETREL_ROUTING__DNS: `{servers: ['127.0.0.1:${await freePort()}'], timeout: 200ms}`,
-      PETREL_ROUTING__GRPC__PORT: '0',
-      PETREL_ADMIN__PORT: '0',
-      PETREL_EGRESS__TLS: 'none',
-      PETREL_EGRESS__RETRY: '{schedule: [1s, 2s]}',
-      PETREL_METRICS__PORT: '0',
-      PETREL_LOG__LEVEL: 'warn',
-    };
-    const services = ['routing', 'egress', 'ingress'].map((name) => spawnService(name, env));
-    await eventually(async () => {
-      for (const s of services) if (s.child.exitCode !== null) throw new Error(s.stderr());
-      const { createConnection } = await import('node:net');
-      await new Promise<void>((resolve, reject) => {
-        const socket = createConnection(smtpPort, '127.0.0.1', () => {
-          socket.destroy();
-          resolve();
-        });
-        socket.once('error', reject);
-      });
-      return true;
-    }, 30_000);
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -94,10 +64,7 @@ describe('the relay through a Sentinel failover', () => {
     await crashed.restart!();
     await load;
     const drained = await waitForDrainSentinel();
-    for (const m of sink.messages) {
-      const seq = SEQ.exec(m.body.toString('latin1').split('\r\n\r\n')[0] ?? '')?.[1];
-      if (seq !== undefined) ledger.delivered({ seq: Number(seq), recipients: m.rcptTo, sink: 0 });
-    }
+    ledgerDeliveries(sink, ledger);
     const report = ledger.report();
     console.log(
       `sentinel: primary ${before.url} -> ${afterFailover.url} (planned) -> ${afterCrash.url} (crash); ` +

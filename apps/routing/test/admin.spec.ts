@@ -11,7 +11,7 @@ import {
   type Progress,
   type Selector,
 } from '@petrel/proto';
-import { readEvents } from '@petrel/queue';
+import { readEvents, shardPrefixes } from '@petrel/queue';
 import {
   makeCertificate,
   startDnsServer,
@@ -111,6 +111,37 @@ async function mutate(
 }
 
 describe('the admin API', () => {
+  it('lists, shows, traces and acts on the messages of every shard, each in its own', async () => {
+    const { c, send, address } = await start((c) => {
+      c.redis.shards = 2;
+    });
+    const second = { ...c, redis: { ...c.redis, prefix: shardPrefixes(c.redis.prefix, 2)[1]! } };
+    const sender = await Sender.open(redis, second);
+    cleanup.push(() => sender.close());
+    const first = await send({ from: '<s@sender.test>', to: ['<x@a.test>'] });
+    const other = await sender.send({ from: '<s@sender.test>', to: ['<y@a.test>'] });
+    await eventually(async () => ((await pending(redis, second, other.id)) ? undefined : true));
+    const admin = client(address);
+
+    const all = await admin.list({ selector: select({ all: true }), limit: 0 });
+    expect(all.map((e) => e.id).sort()).toEqual([`${first.id}.1`, `${other.id}.1`].sort());
+    expect(await admin.show({ id: other.id })).toMatchObject({
+      messageId: other.id,
+      bodyStored: true,
+      bodyRefs: 1,
+    });
+    expect((await admin.trace({ id: other.id })).events.map((e) => e.event)).toContain('routed');
+
+    const hold = await mutate(admin, 'Hold', request({ ids: [other.id] }));
+    expect(hold.last).toMatchObject({ matched: 1, changed: 1, final: true });
+    expect((await written(redis, second)).held.map((d) => d.id)).toEqual([`${other.id}.1`]);
+    expect((await written(redis, c)).held).toEqual([]);
+    // The depths are the shards' together.
+    const queues = (await admin.status()).queues;
+    expect(queues.find((q) => q.queue === 'deliveries')).toMatchObject({ waiting: 1 });
+    expect(queues.find((q) => q.queue === 'held')).toMatchObject({ waiting: 1 });
+  });
+
   it('lists entries by state and selector, summarises them, and shows and traces a message', async () => {
     const { send, address } = await start();
     const admin = client(address);

@@ -36,7 +36,11 @@ export function toStoreError(err: unknown, doing: string): StoreError {
   if (err instanceof StoreError) return err;
   const message = err instanceof Error ? err.message : String(err);
   let reason: StoreFailure;
-  if (isReplyError(err)) reason = TEMPORARY_REPLY.test(message) ? 'unavailable' : 'error';
+  if (isReplyError(err)) {
+    // A MULTI refused as a whole (EXECABORT) is judged by the first refusal inside it.
+    const first = (err as { previousErrors?: Error[] }).previousErrors?.[0]?.message ?? message;
+    reason = TEMPORARY_REPLY.test(first) ? 'unavailable' : 'error';
+  }
   else if (
     err instanceof Error &&
     (err.name === 'MaxRetriesPerRequestError' || CONNECTION_FAILURE.test(message))

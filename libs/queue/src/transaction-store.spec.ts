@@ -166,7 +166,52 @@ describe('TransactionStore.store', () => {
     expect((await storeError(store.store(sampleRecord(), []))).message).toContain('closed');
   });
 
-  it('deletes the body when Redis refuses the job (no job can exist)', async () => {
+  it('writes nothing when Redis refuses the MULTI of body and job (OOM)', async () => {
+    const handle = await startRedis({ own: true });
+    try {
+      const prefix = uniquePrefix('oom');
+      const store = newStore({ prefix, durability: 'none' }, handle.url);
+      await store.init();
+      const admin = await ready(handle.url);
+      await admin.config('SET', 'maxmemory', '1');
+      const err = await storeError(store.store(sampleRecord(), [Buffer.from('body')]));
+      await admin.config('SET', 'maxmemory', '0');
+      expect(err.reason).toBe('unavailable');
+      expect(err.message).toContain('EXECABORT');
+      await store.settled();
+      expect(await keys(admin, prefix, 'body:*')).toEqual([]);
+      expect(await (await reader(prefix, handle.url)).getJobCountByTypes('waiting')).toBe(0);
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  it('withdraws the job of a MULTI whose EXEC timed out but ran, and keeps its body', async () => {
+    const handle = await startRedis({ own: true });
+    try {
+      const prefix = uniquePrefix('paused');
+      const store = newStore({ prefix, durability: 'none' }, handle.url);
+      await store.init();
+      const admin = await ready(handle.url);
+      // Redis holds every write for 1.5 s: EXEC times out on the client (500 ms), then runs.
+      await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+      const record = sampleRecord();
+      const err = await storeError(store.store(record, [Buffer.from('body')]));
+      expect(err.reason).toBe('unavailable');
+      expect(err.message).toContain('timed out');
+      // The withdrawal was sent after EXEC on the same connection: it runs after it.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(await (await reader(prefix, handle.url)).getJob(record.id)).toBeUndefined();
+      expect(await admin.exists(`${prefix}:body:${record.id}`)).toBe(1);
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  /** Over the size written in one MULTI: SET, then the job (the two-step path). */
+  const BIG = Buffer.alloc(1024 * 1024 + 1, 'b');
+
+  it('deletes a large body when Redis refuses its job (no job can exist)', async () => {
     const prefix = uniquePrefix('refused');
     const store = newStore({ prefix });
     await store.init();
@@ -175,14 +220,14 @@ describe('TransactionStore.store', () => {
       { name: 'ReplyError' },
     );
     vi.spyOn(Queue.prototype, 'add').mockRejectedValueOnce(refusal);
-    const err = await storeError(store.store(sampleRecord(), [Buffer.from('body')]));
+    const err = await storeError(store.store(sampleRecord(), [BIG]));
     expect(err.reason).toBe('unavailable');
     await store.settled();
     expect(await keys(await ready(redisServer.url), prefix, 'body:*')).toEqual([]);
     expect(await (await reader(prefix)).getJobCountByTypes('waiting', 'delayed', 'failed')).toBe(0);
   });
 
-  it('withdraws a job whose add timed out after it ran, and keeps its body', async () => {
+  it('withdraws the job of a large body whose add timed out after it ran, and keeps its body', async () => {
     const prefix = uniquePrefix('unknown');
     const store = newStore({ prefix });
     await store.init();
@@ -192,7 +237,7 @@ describe('TransactionStore.store', () => {
       throw new Error('Command timed out');
     });
     const record = sampleRecord();
-    const err = await storeError(store.store(record, [Buffer.from('body')]));
+    const err = await storeError(store.store(record, [BIG]));
     expect(err.reason).toBe('unavailable');
     await store.settled();
     expect(await (await reader(prefix)).getJob(record.id)).toBeUndefined();

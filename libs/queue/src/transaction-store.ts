@@ -7,6 +7,16 @@
 // It resolves only when all three succeeded; otherwise it rejects with a
 // StoreError and the caller answers 4yz.
 //
+// A body of up to 1 MB goes with its job in one MULTI/EXEC: one round trip
+// and, with appendfsync always, one fsync instead of two; both are written
+// or neither (a refusal such as OOM aborts the whole MULTI). Its failures:
+//   - EXEC refused (EXECABORT): nothing was written.
+//   - EXEC's outcome unknown (timeout, connection lost): body and job may
+//     exist: the job is withdrawn if still waiting, the body kept.
+// A larger body is SET first, with a client-side timeout that grows with its
+// size (a MULTI's commands share the client's one timeout), then the job is
+// added; the failures of these two steps are the ones below.
+//
 // Where a failure or a crash leaves what (the client got no 250 in every
 // case but the last, so it keeps the message and sends it again, under a
 // new id):
@@ -39,7 +49,7 @@
 // (orphan-sweeper.ts does), or re-check the Redis configuration after init().
 
 import type { Socket } from 'node:net';
-import { Queue, type JobsOptions } from 'bullmq';
+import { Job, Queue, type JobsOptions } from 'bullmq';
 import { Command, type Redis } from 'ioredis';
 import { awaitDurability, durabilityStep, type DurabilityStep } from './durability.js';
 import { whenReady } from './redis-client.js';
@@ -86,6 +96,8 @@ const DEPTH_CACHE_MS = 1_000;
  * message is not refused forever on a link or disk that is merely slow.
  */
 const BODY_OCTETS_PER_MS = 10_000;
+/** Bodies up to this size are written with their job in one MULTI (see the header). */
+const ONE_WRITE_MAX_OCTETS = 1024 * 1024;
 
 /** The options of every `transactions` job (ingress's, and the DSNs and routing retries others add). */
 export const TRANSACTION_JOB_OPTIONS: JobsOptions = {
@@ -98,6 +110,8 @@ export const TRANSACTION_JOB_OPTIONS: JobsOptions = {
 export class TransactionStore {
   readonly #options: TransactionStoreOptions;
   #queue: Queue | null = null;
+  /** The queue's client (the same connection, with BullMQ's commands), for the MULTIs. */
+  #client: Redis | null = null;
   #step: DurabilityStep | null = null;
   #depth: { readonly at: number; readonly value: Promise<number> } | null = null;
   #closed = false;
@@ -145,6 +159,7 @@ export class TransactionStore {
       // Errors reach store()'s callers as rejections; the caller logs the client's own 'error' events.
       queue.on('error', () => undefined);
       await queue.waitUntilReady();
+      this.#client = (await queue.getBackend().client) as unknown as Redis;
       this.#queue = queue;
     }
     this.#step = durabilityStep(facts, durability, replicas);
@@ -186,29 +201,9 @@ export class TransactionStore {
       throw new StoreError('error', `refusing to store ${record.id}: ${(err as Error).message}`);
     }
 
-    try {
-      const value = body.length === 1 ? body[0]! : Buffer.concat(body, size);
-      const set = new Command('set', [key, value]);
-      // Armed before sendCommand, which then keeps it instead of the client's default.
-      set.setTimeout(
-        (redis.options.commandTimeout ?? 1_000) + Math.ceil(size / BODY_OCTETS_PER_MS),
-      );
-      this.#coalesceWrites();
-      redis.sendCommand(set);
-      await set.promise;
-    } catch (err) {
-      this.#cleanUp(() => this.#deleteBody(key));
-      throw toStoreError(err, `storing the body of ${record.id}`);
-    }
-
-    try {
-      this.#coalesceWrites();
-      await queue.add(TRANSACTION_JOB_NAME, job, { ...TRANSACTION_JOB_OPTIONS, jobId: record.id });
-    } catch (err) {
-      if (isReplyError(err)) this.#cleanUp(() => this.#deleteBody(key));
-      else this.#cleanUp(() => this.#withdraw(record.id));
-      throw toStoreError(err, `adding the job ${record.id}`);
-    }
+    const value = body.length === 1 ? body[0]! : Buffer.concat(body, size);
+    if (size <= ONE_WRITE_MAX_OCTETS) await this.#storeTogether(queue, job, value);
+    else await this.#storeApart(queue, job, value);
 
     const step = this.#step;
     if (step !== null) {
@@ -221,6 +216,62 @@ export class TransactionStore {
       }
     }
     return job;
+  }
+
+  /** Body and job in one MULTI/EXEC. */
+  async #storeTogether(queue: Queue, job: TransactionJobV1, value: Buffer): Promise<void> {
+    const multi = (this.#client ?? this.#options.redis).multi();
+    multi.set(job.bodyKey, value);
+    const options = { ...TRANSACTION_JOB_OPTIONS, jobId: job.id };
+    await new Job(queue, TRANSACTION_JOB_NAME, job, options, job.id).addJob(multi as never);
+    let results;
+    try {
+      this.#coalesceWrites();
+      results = await multi.exec();
+    } catch (err) {
+      // EXECABORT: nothing was written. Otherwise the outcome is unknown.
+      if (!isReplyError(err)) this.#cleanUp(() => this.#withdraw(job.id));
+      throw toStoreError(err, `storing ${job.id}`);
+    }
+    const failed = results?.find(([err]) => err !== null)?.[0];
+    if (results === null || failed !== undefined) {
+      // A command failed as it ran (never seen: SET and the add script fail
+      // only on refusals, which abort the MULTI): remove whatever it wrote.
+      this.#cleanUp(async () => {
+        await this.#withdraw(job.id);
+        await this.#deleteBody(job.bodyKey);
+      });
+      throw toStoreError(failed ?? new Error('EXEC returned nothing'), `storing ${job.id}`);
+    }
+  }
+
+  /** The body's SET (its timeout grown with its size), then the job. */
+  async #storeApart(queue: Queue, job: TransactionJobV1, value: Buffer): Promise<void> {
+    const { redis } = this.#options;
+    const key = job.bodyKey;
+    const size = value.length;
+    try {
+      const set = new Command('set', [key, value]);
+      // Armed before sendCommand, which then keeps it instead of the client's default.
+      set.setTimeout(
+        (redis.options.commandTimeout ?? 1_000) + Math.ceil(size / BODY_OCTETS_PER_MS),
+      );
+      this.#coalesceWrites();
+      redis.sendCommand(set);
+      await set.promise;
+    } catch (err) {
+      this.#cleanUp(() => this.#deleteBody(key));
+      throw toStoreError(err, `storing the body of ${job.id}`);
+    }
+
+    try {
+      this.#coalesceWrites();
+      await queue.add(TRANSACTION_JOB_NAME, job, { ...TRANSACTION_JOB_OPTIONS, jobId: job.id });
+    } catch (err) {
+      if (isReplyError(err)) this.#cleanUp(() => this.#deleteBody(key));
+      else this.#cleanUp(() => this.#withdraw(job.id));
+      throw toStoreError(err, `adding the job ${job.id}`);
+    }
   }
 
   /** Transactions not yet routed: waiting (paused or not), delayed, prioritized and active; cached for 1 s. */

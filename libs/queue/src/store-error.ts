@@ -40,8 +40,7 @@ export function toStoreError(err: unknown, doing: string): StoreError {
     // A MULTI refused as a whole (EXECABORT) is judged by the first refusal inside it.
     const first = (err as { previousErrors?: Error[] }).previousErrors?.[0]?.message ?? message;
     reason = TEMPORARY_REPLY.test(first) ? 'unavailable' : 'error';
-  }
-  else if (
+  } else if (
     err instanceof Error &&
     (err.name === 'MaxRetriesPerRequestError' || CONNECTION_FAILURE.test(message))
   )

@@ -13,9 +13,19 @@ import type { ChaosCluster } from './runner.js';
 
 const SEQ = /^X-Chaos-Seq: (\d+)\r?$/im;
 
+/** The X-Chaos-Seq of a message as the sink received it, from its header section. */
+function seqOf(body: Buffer): number | undefined {
+  const head = body.subarray(0, Math.min(body.length, 4_096)).toString('latin1');
+  const seq = SEQ.exec(head.split('\r\n\r\n')[0] ?? '')?.[1];
+  return seq === undefined ? undefined : Number(seq);
+}
+
 export function chaosTarget(cluster: Cluster, prefix = '{petrel}'): ChaosCluster {
   const count = (kind: 'ingress' | 'routing' | 'egress') =>
     cluster.processes().filter((p) => p.kind === kind).length;
+  // deliveredCount(): each sink's messages read once, their seqs kept.
+  const seen = new Set<number>();
+  const read = cluster.sinks.map(() => 0);
   return {
     smtp: cluster.smtp,
     domains: cluster.domains,
@@ -35,12 +45,20 @@ export function chaosTarget(cluster: Cluster, prefix = '{petrel}'): ChaosCluster
     restartRedis: () => cluster.restartRedis(),
     cutNextHop: (index, ms) => cutOff(cluster.sinks[index]!, ms),
     tempfailNextHop: (index, ms) => tempfail(cluster.sinks[index]!, ms),
+    deliveredCount() {
+      cluster.sinks.forEach((sink, k) => {
+        for (; read[k]! < sink.messages.length; read[k]!++) {
+          const seq = seqOf(sink.messages[read[k]!]!.body);
+          if (seq !== undefined) seen.add(seq);
+        }
+      });
+      return seen.size;
+    },
     delivered(): Delivered[] {
       return cluster.sinks.flatMap((sink, k) =>
         sink.messages.flatMap((m) => {
-          const head = m.body.subarray(0, Math.min(m.body.length, 4_096)).toString('latin1');
-          const seq = SEQ.exec(head.split('\r\n\r\n')[0] ?? '')?.[1];
-          return seq === undefined ? [] : [{ seq: Number(seq), recipients: m.rcptTo, sink: k }];
+          const seq = seqOf(m.body);
+          return seq === undefined ? [] : [{ seq, recipients: m.rcptTo, sink: k }];
         }),
       );
     },

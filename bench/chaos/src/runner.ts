@@ -14,6 +14,7 @@ import { Ledger } from './ledger.js';
 import { runLoad } from './load.js';
 import { waitForDrain, type QueueState } from './queue-state.js';
 import type { Delivered, LedgerReport } from './ledger.js';
+import { startTimeline, type Sample } from './timeline.js';
 
 /** What a chaos run needs of a cluster (an adapter over bench/cluster's). */
 export interface ChaosCluster {
@@ -33,6 +34,8 @@ export interface ChaosCluster {
   tempfailNextHop(index: number, ms: number): Promise<void>;
   /** Every message the next hops accepted so far. */
   delivered(): Delivered[];
+  /** Distinct messages the next hops accepted so far (cheap: read each second by the timeline). */
+  deliveredCount(): number;
 }
 
 export interface ChaosOptions {
@@ -43,6 +46,8 @@ export interface ChaosOptions {
   readonly faultsPerKind: number;
   readonly drainTimeoutMs?: number;
   readonly bodyOctets?: number;
+  /** Sample a timeline (timeline.ts) this often; none when absent. */
+  readonly sampleEveryMs?: number;
 }
 
 export interface AppliedFault extends Fault {
@@ -62,6 +67,8 @@ export interface ChaosReport {
   readonly queue: QueueState;
   readonly faults: readonly AppliedFault[];
   readonly faultsByKind: Readonly<Record<FaultKind, number>>;
+  /** With options.sampleEveryMs: the run over time. */
+  readonly timeline?: readonly Sample[];
 }
 
 async function apply(cluster: ChaosCluster, fault: Fault): Promise<void> {
@@ -96,7 +103,6 @@ export async function runChaos(cluster: ChaosCluster, options: ChaosOptions): Pr
   // SIGKILL of a process being restarted would test the supervisor, not Petrel.
   const busy = new Map<string, Promise<void>>();
   const faultRuns: Promise<void>[] = [];
-  const timers: NodeJS.Timeout[] = [];
 
   const load = runLoad(
     {
@@ -111,29 +117,45 @@ export async function runChaos(cluster: ChaosCluster, options: ChaosOptions): Pr
     ledger,
   );
   started = Date.now();
+  const timeline =
+    options.sampleEveryMs === undefined
+      ? null
+      : startTimeline(
+          {
+            ledger,
+            deliveredCount: () => cluster.deliveredCount(),
+            redisUrl: cluster.redisUrl,
+            prefix: cluster.prefix,
+          },
+          started,
+          options.sampleEveryMs,
+        );
   for (const fault of planned) {
-    timers.push(
-      setTimeout(() => {
-        const key = fault.kind === 'restart-redis' ? 'redis' : `${fault.kind}:${fault.target}`;
-        const previous = busy.get(key) ?? Promise.resolve();
-        const run = previous.then(async () => {
-          const startedAt = Date.now() - started;
-          let error: string | undefined;
-          await apply(cluster, fault).catch((e: unknown) => (error = String(e)));
-          applied.push({
-            ...fault,
-            startedAt,
-            endedAt: Date.now() - started,
-            ...(error ? { error } : {}),
+    faultRuns.push(
+      new Promise<void>((resolve) => {
+        setTimeout(() => {
+          const key = fault.kind === 'restart-redis' ? 'redis' : `${fault.kind}:${fault.target}`;
+          const previous = busy.get(key) ?? Promise.resolve();
+          const run = previous.then(async () => {
+            const startedAt = Date.now() - started;
+            let error: string | undefined;
+            await apply(cluster, fault).catch((e: unknown) => (error = String(e)));
+            applied.push({
+              ...fault,
+              startedAt,
+              endedAt: Date.now() - started,
+              ...(error ? { error } : {}),
+            });
           });
-        });
-        busy.set(key, run);
-        faultRuns.push(run);
-      }, fault.at),
+          busy.set(key, run);
+          void run.then(resolve);
+        }, fault.at);
+      }),
     );
   }
   const result = await load;
-  for (const t of timers) clearTimeout(t); // faults planned past a load that ran short are dropped
+  // Every planned fault happens, also one planned in the last moments of a
+  // load that ended a little early (the plan spans the load's nominal length).
   await Promise.all(faultRuns);
   const drainStarted = Date.now();
   const queue = await waitForDrain(
@@ -143,6 +165,7 @@ export async function runChaos(cluster: ChaosCluster, options: ChaosOptions): Pr
   );
   // A delivery the next hop took just before the drain was seen may still be on its way in.
   await new Promise((r) => setTimeout(r, 1_000));
+  const samples = await timeline?.stop();
   for (const d of cluster.delivered()) ledger.delivered(d);
   const faultsByKind = Object.fromEntries(
     FAULT_KINDS.map((k) => [
@@ -160,5 +183,6 @@ export async function runChaos(cluster: ChaosCluster, options: ChaosOptions): Pr
     queue,
     faults: applied.sort((a, b) => a.startedAt - b.startedAt),
     faultsByKind,
+    ...(samples === undefined ? {} : { timeline: samples }),
   };
 }

@@ -8,12 +8,20 @@
 // no job is left failed or pending. The seed and the faults are printed so a
 // failure can be replayed (CHAOS_SEED).
 //
+// The long run (docs/benchmarks.md) is this test with more: CHAOS_MESSAGES,
+// CHAOS_FAULTS (per kind), CHAOS_RATE, CHAOS_CLIENTS, and CHAOS_OUT, a
+// directory that gets the report (report.json), the faults (faults.tsv) and
+// the run sampled every second (timeline.tsv), for plot_timeline.py.
+//
 // Root only (iptables, HAProxy from Debian); skipped with the reason otherwise.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startCluster, type Cluster } from '@petrel/bench-cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chaosTarget } from '../src/cluster-target.js';
 import { canCutOff } from '../src/next-hop-faults.js';
 import { runChaos, type ChaosReport } from '../src/runner.js';
+import { timelineTsv } from '../src/timeline.js';
 
 const skip = canCutOff()
   ? undefined
@@ -24,6 +32,37 @@ const SEED = Number(process.env['CHAOS_SEED'] ?? Date.now() % 1_000_000);
 // Smaller runs while working on it: CHAOS_MESSAGES, CHAOS_FAULTS (CI takes the defaults).
 const MESSAGES = Number(process.env['CHAOS_MESSAGES'] ?? 2_000);
 const FAULTS = Number(process.env['CHAOS_FAULTS'] ?? 10);
+const RATE = Number(process.env['CHAOS_RATE'] ?? 40);
+const CLIENTS = Number(process.env['CHAOS_CLIENTS'] ?? 16);
+const OUT = process.env['CHAOS_OUT'];
+const TIMEOUT_MS = (MESSAGES / RATE) * 1_000 + 600_000;
+
+/** The report, the faults and the timeline, into CHAOS_OUT. */
+function save(dir: string, report: ChaosReport): void {
+  mkdirSync(dir, { recursive: true });
+  const { timeline, ledger, ...rest } = report;
+  const summary = {
+    ...rest,
+    ledger: {
+      ...ledger,
+      lost: ledger.lost,
+      neverAccepted: ledger.neverAccepted.length,
+      deliveredUnacknowledged: ledger.deliveredUnacknowledged.length,
+    },
+  };
+  writeFileSync(join(dir, 'report.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(
+    join(dir, 'faults.tsv'),
+    ['kind\ttarget\tstarted_s\tended_s\terror']
+      .concat(
+        report.faults.map((f) =>
+          [f.kind, f.target, f.startedAt / 1000, f.endedAt / 1000, f.error ?? ''].join('\t'),
+        ),
+      )
+      .join('\n') + '\n',
+  );
+  if (timeline !== undefined) writeFileSync(join(dir, 'timeline.tsv'), timelineTsv(timeline));
+}
 
 describe.skipIf(skip !== undefined)('chaos', () => {
   let cluster: Cluster;
@@ -63,34 +102,41 @@ describe.skipIf(skip !== undefined)('chaos', () => {
     await cluster?.stop();
   }, 60_000);
 
-  it(`loses nothing given a 250 through ${FAULTS * 6} faults`, async () => {
-    const report: ChaosReport = await runChaos(chaosTarget(cluster), {
-      messages: MESSAGES,
-      ratePerSecond: 40,
-      clients: 16,
-      seed: SEED,
-      faultsPerKind: FAULTS,
-      drainTimeoutMs: 180_000,
-    });
-    const { ledger, queue } = report;
-    console.log(
-      `chaos (seed ${report.seed}): ${ledger.sent} sent, ${ledger.accepted} given a 250, ` +
-        `${ledger.delivered} delivered, ${ledger.lost.length} lost, ${ledger.duplicates.length} duplicates, ` +
-        `${ledger.neverAccepted.length} never accepted, ${queue.pending} still queued, ${queue.failed} failed; ` +
-        `load ${report.loadMs} ms, drain ${report.drainMs} ms, ${report.attempts} attempts; ` +
-        `faults ${JSON.stringify(report.faultsByKind)}`,
-    );
-    for (const d of ledger.duplicates.slice(0, 10)) console.log(`  duplicate ${JSON.stringify(d)}`);
-    console.log(
-      `  ${ledger.unknownOutcomes} unknown outcomes; refusals: ${JSON.stringify(ledger.refusals.slice(0, 8))}`,
-    );
-    const failedFaults = report.faults.filter((f) => f.error !== undefined);
-    expect(failedFaults, JSON.stringify(failedFaults)).toEqual([]);
-    for (const count of Object.values(report.faultsByKind))
-      expect(count).toBeGreaterThanOrEqual(FAULTS);
-    expect(ledger.lost, `seed ${report.seed}: lost ${ledger.lost.join(' ')}`).toEqual([]);
-    expect(queue.failed).toBe(0);
-    expect(queue.pending).toBe(0);
-    expect(ledger.accepted).toBe(ledger.sent);
-  }, 600_000);
+  it(
+    `loses nothing given a 250 through ${FAULTS * 6} faults`,
+    async () => {
+      const report: ChaosReport = await runChaos(chaosTarget(cluster), {
+        messages: MESSAGES,
+        ratePerSecond: RATE,
+        clients: CLIENTS,
+        seed: SEED,
+        faultsPerKind: FAULTS,
+        drainTimeoutMs: 180_000,
+        ...(OUT === undefined ? {} : { sampleEveryMs: 1_000 }),
+      });
+      if (OUT !== undefined) save(OUT, report);
+      const { ledger, queue } = report;
+      console.log(
+        `chaos (seed ${report.seed}): ${ledger.sent} sent, ${ledger.accepted} given a 250, ` +
+          `${ledger.delivered} delivered, ${ledger.lost.length} lost, ${ledger.duplicates.length} duplicates, ` +
+          `${ledger.neverAccepted.length} never accepted, ${queue.pending} still queued, ${queue.failed} failed; ` +
+          `load ${report.loadMs} ms, drain ${report.drainMs} ms, ${report.attempts} attempts; ` +
+          `faults ${JSON.stringify(report.faultsByKind)}`,
+      );
+      for (const d of ledger.duplicates.slice(0, 10))
+        console.log(`  duplicate ${JSON.stringify(d)}`);
+      console.log(
+        `  ${ledger.unknownOutcomes} unknown outcomes; refusals: ${JSON.stringify(ledger.refusals.slice(0, 8))}`,
+      );
+      const failedFaults = report.faults.filter((f) => f.error !== undefined);
+      expect(failedFaults, JSON.stringify(failedFaults)).toEqual([]);
+      for (const count of Object.values(report.faultsByKind))
+        expect(count).toBeGreaterThanOrEqual(FAULTS);
+      expect(ledger.lost, `seed ${report.seed}: lost ${ledger.lost.join(' ')}`).toEqual([]);
+      expect(queue.failed).toBe(0);
+      expect(queue.pending).toBe(0);
+      expect(ledger.accepted).toBe(ledger.sent);
+    },
+    TIMEOUT_MS,
+  );
 });

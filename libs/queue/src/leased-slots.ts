@@ -61,7 +61,13 @@ export interface LeasedSlotsOptions {
   readonly redis: Redis;
   /** Part of every slot id, to read them in Redis (the process's name). */
   readonly owner: string;
-  /** How long a slot counts without a refresh; refreshed every third of it. Default 60 s. */
+  /**
+   * How long a slot counts without a refresh; refreshed every third of it.
+   * Default 15 s: a killed process's slots are phantoms (its connections died
+   * with it) that the others cannot use until they lapse. With 60 s, two egress
+   * processes killed 19 s apart held every slot of the long chaos run's
+   * destinations for 18 s (docs/benchmarks.md, the long chaos run).
+   */
   readonly leaseMs?: number;
   /** Called before each Redis command: throws to fail at once (e.g. Redis not ready). */
   readonly ready?: () => void;
@@ -84,7 +90,7 @@ export class LeasedSlots {
 
   constructor(options: LeasedSlotsOptions) {
     this.#o = options;
-    this.#leaseMs = options.leaseMs ?? 60_000;
+    this.#leaseMs = options.leaseMs ?? 15_000;
     this.#idPrefix = `${options.owner}:${randomBytes(4).toString('hex')}`;
     const redis = options.redis as Redis & Partial<SlotCommands>;
     if (typeof redis.petrelSlotAcquire !== 'function') {

@@ -27,6 +27,7 @@ export async function queueState(url: string, prefix: string): Promise<QueueStat
   try {
     for (const name of Object.values(QUEUES)) {
       const queue = new Queue(name, { connection, prefix });
+      queue.on('error', () => undefined); // Redis restarting: the caller sees the rejection
       const counts = await queue.getJobCounts(...PENDING, 'failed', 'completed');
       await queue.close();
       byQueue[name] = counts;

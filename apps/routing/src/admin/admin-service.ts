@@ -118,10 +118,13 @@ export function adminHandlers(o: AdminServiceOptions): AdminHandlers {
     },
     async Show(call): Promise<ShowResponse> {
       const id = messageId(call.request as MessageRequest);
-      const [found, { events, stored, refs }] = await Promise.all([
-        select({ selector: { ...emptySelector(), ids: [id] }, limit: 0 }, false),
-        storedMessage(id),
-      ]);
+      const byId = () => select({ selector: { ...emptySelector(), ids: [id] }, limit: 0 }, false);
+      const [first, { events, stored, refs }] = await Promise.all([byId(), storedMessage(id)]);
+      let found = first;
+      // The body is still needed by an entry the reading missed: a delivery
+      // being retried moved to a state already read (entries.ts). Read again.
+      for (let again = 0; found.length === 0 && Number(refs ?? 0) > 0 && again < 3; again++)
+        found = await byId();
       if (found.length === 0 && events.length === 0)
         throw new CallError(status.NOT_FOUND, `no message ${id} in the queue or its history`);
       const received = events.find((e) => e.event === 'received') as

@@ -4,7 +4,7 @@
 // still to do in the queues (BullMQ: waiting, active, delayed, prioritized,
 // waiting-children over transactions, deliveries and held), and how many
 // attempts had been refused. For the long run's plot
-// (bench/chaos/plot_timeline.py), with the faults' moments from the report.
+// (bench/chaos/scripts/plot_timeline.py), with the faults' moments from the report.
 //
 // While Redis is down (a restart fault) the queue cannot be read: the sample
 // carries the last depth read, and says so (queueRead false).

@@ -11,17 +11,18 @@
 // The long run (docs/benchmarks.md) is this test with more: CHAOS_MESSAGES,
 // CHAOS_FAULTS (per kind), CHAOS_RATE, CHAOS_CLIENTS, and CHAOS_OUT, a
 // directory that gets the report (report.json), the faults (faults.tsv) and
-// the run sampled every second (timeline.tsv), for plot_timeline.py.
+// the run sampled every second (timeline.tsv), for plot_timeline.py; or, the
+// same run from the command line with the same cluster (chaos-cluster.ts),
+// src/long-run.ts (node bench/chaos/dist/long-run.js --help).
 //
 // Root only (iptables, HAProxy from Debian); skipped with the reason otherwise.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startCluster, type Cluster } from '@petrel/bench-cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chaosClusterSpec } from '../src/chaos-cluster.js';
 import { chaosTarget } from '../src/cluster-target.js';
 import { canCutOff } from '../src/next-hop-faults.js';
 import { runChaos, type ChaosReport } from '../src/runner.js';
-import { timelineTsv } from '../src/timeline.js';
+import { saveReport } from '../src/report-files.js';
 
 const skip = canCutOff()
   ? undefined
@@ -37,65 +38,11 @@ const CLIENTS = Number(process.env['CHAOS_CLIENTS'] ?? 16);
 const OUT = process.env['CHAOS_OUT'];
 const TIMEOUT_MS = (MESSAGES / RATE) * 1_000 + 600_000;
 
-/** The report, the faults and the timeline, into CHAOS_OUT. */
-function save(dir: string, report: ChaosReport): void {
-  mkdirSync(dir, { recursive: true });
-  const { timeline, ledger, ...rest } = report;
-  const summary = {
-    ...rest,
-    ledger: {
-      ...ledger,
-      lost: ledger.lost,
-      neverAccepted: ledger.neverAccepted.length,
-      deliveredUnacknowledged: ledger.deliveredUnacknowledged.length,
-    },
-  };
-  writeFileSync(join(dir, 'report.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  writeFileSync(
-    join(dir, 'faults.tsv'),
-    ['kind\ttarget\tstarted_s\tended_s\terror']
-      .concat(
-        report.faults.map((f) =>
-          [f.kind, f.target, f.startedAt / 1000, f.endedAt / 1000, f.error ?? ''].join('\t'),
-        ),
-      )
-      .join('\n') + '\n',
-  );
-  if (timeline !== undefined) writeFileSync(join(dir, 'timeline.tsv'), timelineTsv(timeline));
-}
-
 describe.skipIf(skip !== undefined)('chaos', () => {
   let cluster: Cluster;
 
   beforeAll(async () => {
-    cluster = await startCluster({
-      ingress: 2,
-      routing: 2,
-      egress: 2,
-      sinks: 2,
-      durability: 'fsync',
-      // An operator's short settings, so that a run takes a minute, not hours:
-      // retries within seconds, next-hop timeouts of seconds (a cut-off hop
-      // stalls a connection until one fires), and locks of a SIGKILLed
-      // process's jobs that expire within seconds.
-      // All the clients are 127.0.0.1: no per-client limits.
-      config: {
-        ingress: { limits: { connectionsPerClient: 0, messagesPerClientPerMinute: 0 } },
-        routing: { lockDuration: '5s' },
-        egress: {
-          lockDuration: '5s',
-          retry: { schedule: ['1s', '2s', '4s'] },
-          timeouts: {
-            connect: '2s',
-            greeting: '5s',
-            command: '5s',
-            dataStart: '5s',
-            dataBlock: '5s',
-            dataEnd: '10s',
-          },
-        },
-      },
-    });
+    cluster = await startCluster(chaosClusterSpec());
   }, 120_000);
 
   afterAll(async () => {
@@ -114,7 +61,7 @@ describe.skipIf(skip !== undefined)('chaos', () => {
         drainTimeoutMs: 180_000,
         ...(OUT === undefined ? {} : { sampleEveryMs: 1_000 }),
       });
-      if (OUT !== undefined) save(OUT, report);
+      if (OUT !== undefined) saveReport(OUT, report);
       const { ledger, queue } = report;
       console.log(
         `chaos (seed ${report.seed}): ${ledger.sent} sent, ${ledger.accepted} given a 250, ` +

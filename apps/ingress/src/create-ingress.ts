@@ -41,7 +41,6 @@ import {
   createRedis,
   failoverRisks,
   eventLogFields,
-  recordEvent,
   startPresence,
   shardPrefixes,
   ShardedStore,
@@ -370,19 +369,9 @@ export function createIngress(config: PetrelConfig, deps: IngressDependencies = 
           checks: metrics.resolveChecks,
         });
       }
-      const sharded = store;
       const policy = new IngressPolicy({
-        received: (id, fields, job) => {
-          const shard = sharded.shardOf(job);
-          const event = {
-            event: 'received',
-            service: 'ingress',
-            instance,
-            at: new Date().toISOString(),
-            ...fields,
-          };
-          void recordEvent(shard.redis, shard.prefix, id, event, { accepted: 1 });
-          // The event's JSON log line; its fields are built anyway, for Redis.
+        // The event itself is stored with the message (session-policy.ts): its log line.
+        received: (id, event) => {
           if (logger.isLevelEnabled('info'))
             logger.info(eventLogFields(id, event), 'message received');
         },

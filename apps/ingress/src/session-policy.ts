@@ -12,7 +12,7 @@
 import { customReply, formatPath, type Question, type Verdict } from '@petrel/smtp';
 import type { IngressConfig } from '@petrel/config';
 import type { Logger } from '@petrel/observability';
-import { newMessageId, StoreError, type MessageStore, type TransactionJobV1 } from '@petrel/queue';
+import { newMessageId, StoreError, type MessageEvent, type MessageStore } from '@petrel/queue';
 import type { ClientLimiter } from './client-limits.js';
 import type { IngressMetrics } from './ingress-metrics.js';
 import type { ConnectionInfo, SessionPolicy } from './smtp-connection.js';
@@ -39,8 +39,8 @@ export interface PolicyDependencies {
   readonly lists: () => Readonly<Record<string, readonly string[]>>;
   readonly instance: string;
   readonly store: MessageStore;
-  /** Records the message's "received" event (after the store; never delays the 250). */
-  readonly received?: (id: string, fields: Record<string, unknown>, job: TransactionJobV1) => void;
+  /** The message's "received" event, as stored with it (for its log line). */
+  readonly received?: (id: string, event: MessageEvent) => void;
   readonly limiter: ClientLimiter;
   /** Read on every question, so a reload takes effect for the next one. */
   readonly relay: () => RelayRules;
@@ -171,6 +171,23 @@ export class IngressPolicy implements SessionPolicy {
       date: now,
       tls: info.tls,
     });
+    const headerOctets = Buffer.from(header, 'latin1');
+    let size = headerOctets.length;
+    for (const chunk of question.body) size += chunk.length;
+    // Stored with the message, in the same MULTI (libs/queue transaction-store.ts).
+    const event: MessageEvent = {
+      event: 'received',
+      service: 'ingress',
+      instance: this.deps.instance,
+      at: now.toISOString(),
+      client: info.address,
+      helo: helo?.name ?? null,
+      tls: info.tls?.protocol ?? null,
+      auth: authenticated,
+      from: transaction.reversePath.raw,
+      to: transaction.recipients.map((r) => r.forwardPath.raw),
+      size,
+    };
     const started = process.hrtime.bigint();
     try {
       const job = await this.deps.store.store(
@@ -193,22 +210,11 @@ export class IngressPolicy implements SessionPolicy {
           parameters: transaction.parameters,
           recipients: [...transaction.recipients],
         },
-        [Buffer.from(header, 'latin1'), ...question.body],
+        [headerOctets, ...question.body],
+        { event },
       );
       metrics.storeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      this.deps.received?.(
-        id,
-        {
-          client: info.address,
-          helo: helo?.name ?? null,
-          tls: info.tls?.protocol ?? null,
-          auth: authenticated,
-          from: transaction.reversePath.raw,
-          to: transaction.recipients.map((r) => r.forwardPath.raw),
-          size: job.size,
-        },
-        job,
-      );
+      this.deps.received?.(id, event);
       metrics.messagesAccepted.inc();
       metrics.bytesAccepted.inc(job.size);
       return { kind: 'accept', queueId: id };

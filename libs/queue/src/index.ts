@@ -27,6 +27,7 @@ export { awaitDurability, durabilityStep, type DurabilityStep } from './durabili
 export { StoreError, toStoreError, type StoreFailure } from './store-error.js';
 export {
   TransactionStore,
+  type StoreOptions,
   type TransactionRecord,
   type TransactionStoreOptions,
 } from './transaction-store.js';

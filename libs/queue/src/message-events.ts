@@ -5,9 +5,10 @@
 // Bounded in size (the newest EVENTS_PER_MESSAGE, approximately) and in age
 // (EVENTS_TTL_SECONDS after the last event).
 //
-// Events are recorded in the same MULTI as the state they describe (routing's
-// commit, egress's attempt commit) or, for ingress's "received", right after
-// the 250 without delaying it: a lost event never loses mail.
+// Events are recorded in the same MULTI as the state they describe (ingress's
+// store, routing's commit, egress's attempt commit); the few recorded on their
+// own (recordEvent) never delay the mail they describe: a lost event never
+// loses mail.
 //
 // Does not: log (each service writes the same event as a pino line itself),
 // or decide which events exist (the services do; docs/operations.md lists them).

@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import type { RedisFacts } from './redis-facts.js';
 import { prefixOfBodyKey } from './shards.js';
 import type { TransactionJobV1 } from './transaction-job.js';
-import type { TransactionRecord, TransactionStore } from './transaction-store.js';
+import type { StoreOptions, TransactionRecord, TransactionStore } from './transaction-store.js';
 
 export interface StoreShard {
   readonly prefix: string;
@@ -38,7 +38,11 @@ export class ShardedStore implements MessageStore {
     return Promise.all(this.shards.map((shard) => shard.store.init()));
   }
 
-  store(record: TransactionRecord, body: readonly Buffer[]): Promise<TransactionJobV1> {
+  store(
+    record: TransactionRecord,
+    body: readonly Buffer[],
+    options: StoreOptions = {},
+  ): Promise<TransactionJobV1> {
     const n = this.shards.length;
     const start = this.#next;
     this.#next = (start + 1) % n;
@@ -50,7 +54,7 @@ export class ShardedStore implements MessageStore {
         break;
       }
     }
-    return chosen.store.store(record, body);
+    return chosen.store.store(record, body, options);
   }
 
   /**

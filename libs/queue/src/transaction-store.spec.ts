@@ -10,6 +10,8 @@ import {
   ready,
   sampleRecord,
 } from '../test/support/redis.js';
+import { readEvents, type MessageEvent } from './message-events.js';
+import { readStats } from './queue-stats.js';
 import { QUEUES } from './queues.js';
 import { StoreError } from './store-error.js';
 import { TRANSACTION_JOB_NAME } from './transaction-job.js';
@@ -210,6 +212,76 @@ describe('TransactionStore.store', () => {
 
   /** Over the size written in one MULTI: SET, then the job (the two-step path). */
   const BIG = Buffer.alloc(1024 * 1024 + 1, 'b');
+
+  const received = (size: number): MessageEvent => ({
+    event: 'received',
+    service: 'ingress',
+    instance: 'test:1',
+    at: new Date().toISOString(),
+    size,
+  });
+
+  it('records the received event and the accepted counter in the MULTI of body and job', async () => {
+    const prefix = uniquePrefix('event');
+    const redis = connect(redisServer.url);
+    const store = newStore({ prefix, redis });
+    await store.init();
+    const admin = await ready(redisServer.url);
+    const stream = (redis as unknown as { stream: Socket }).stream;
+    const writes: string[] = [];
+    const text = (chunk: unknown) => Buffer.from(chunk as Buffer).toString('latin1');
+    vi.spyOn(stream, '_write').mockImplementation(function (this: Socket, chunk, encoding, cb) {
+      writes.push(text(chunk));
+      return Object.getPrototypeOf(stream)._write.call(this, chunk, encoding, cb);
+    });
+    vi.spyOn(stream, '_writev').mockImplementation(function (this: Socket, chunks, cb) {
+      writes.push(chunks.map((c) => text(c.chunk)).join(''));
+      return Object.getPrototypeOf(stream)._writev.call(this, chunks, cb);
+    });
+    const record = sampleRecord();
+    await store.store(record, [Buffer.from('body\r\n')], { event: received(6) });
+    // One write, one MULTI/EXEC: body, job, event and counter.
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(
+      /MULTI[\s\S]*\bset\b[\s\S]*\bxadd\b[\s\S]*\bhincrby\b[\s\S]*\bexec\b/i,
+    );
+    expect(await readEvents(admin, prefix, record.id)).toEqual([
+      { ...received(6), at: expect.any(String) },
+    ]);
+    expect((await readStats(admin, prefix)).accepted).toBe(1);
+  });
+
+  it('records neither the event nor the counter when Redis refuses the MULTI (OOM)', async () => {
+    const handle = await startRedis({ own: true });
+    try {
+      const prefix = uniquePrefix('oom-event');
+      const store = newStore({ prefix, durability: 'none' }, handle.url);
+      await store.init();
+      const admin = await ready(handle.url);
+      await admin.config('SET', 'maxmemory', '1');
+      const record = sampleRecord();
+      await storeError(store.store(record, [Buffer.from('body')], { event: received(4) }));
+      await admin.config('SET', 'maxmemory', '0');
+      await store.settled();
+      expect(await readEvents(admin, prefix, record.id)).toEqual([]);
+      expect((await readStats(admin, prefix)).accepted).toBe(0);
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  it('records the event of a large body after its job', async () => {
+    const prefix = uniquePrefix('big-event');
+    const store = newStore({ prefix });
+    await store.init();
+    const admin = await ready(redisServer.url);
+    const record = sampleRecord();
+    await store.store(record, [BIG], { event: received(BIG.length) });
+    await expect.poll(async () => (await readStats(admin, prefix)).accepted).toBe(1);
+    expect(await readEvents(admin, prefix, record.id)).toMatchObject([
+      { event: 'received', size: BIG.length },
+    ]);
+  });
 
   it('deletes a large body when Redis refuses its job (no job can exist)', async () => {
     const prefix = uniquePrefix('refused');

@@ -9,13 +9,17 @@
 //
 // A body of up to 1 MB goes with its job in one MULTI/EXEC: one round trip
 // and, with appendfsync always, one fsync instead of two; both are written
-// or neither (a refusal such as OOM aborts the whole MULTI). Its failures:
+// or neither (a refusal such as OOM aborts the whole MULTI). The message's
+// "received" event and the `accepted` counter (message-events.ts,
+// queue-stats.ts), when given, go in the same MULTI: they cost no round trip
+// of their own. Its failures:
 //   - EXEC refused (EXECABORT): nothing was written.
 //   - EXEC's outcome unknown (timeout, connection lost): body and job may
 //     exist: the job is withdrawn if still waiting, the body kept.
 // A larger body is SET first, with a client-side timeout that grows with its
 // size (a MULTI's commands share the client's one timeout), then the job is
-// added; the failures of these two steps are the ones below.
+// added; the failures of these two steps are the ones below. The event and
+// the counter then follow the job, without delaying the resolution.
 //
 // Where a failure or a crash leaves what (the client got no 250 in every
 // case but the last, so it keeps the message and sends it again, under a
@@ -35,6 +39,9 @@
 //     unknown step 2: withdraw the job if still waiting, keep the body.
 //   - crash after store() resolved, before the 250 reached the client: the
 //     message is stored and will be delivered; the client resends: duplicate.
+// A store refused after its MULTI ran (the durability step failed) leaves
+// its event and counter behind: the job is withdrawn only if no worker took
+// it, so the message may still be delivered, and the event is then true.
 // Never: a job without its body, or a 250 for writes not yet durable.
 //
 // Job options: jobId = id; removeOnComplete (the body outlives the job; routing
@@ -52,6 +59,8 @@ import type { Socket } from 'node:net';
 import { Job, Queue, type JobsOptions } from 'bullmq';
 import { Command, type Redis } from 'ioredis';
 import { awaitDurability, durabilityStep, type DurabilityStep } from './durability.js';
+import { queueEvent, recordEvent, type MessageEvent } from './message-events.js';
+import { queueStats } from './queue-stats.js';
 import { whenReady } from './redis-client.js';
 import {
   durabilityProblems,
@@ -84,6 +93,15 @@ export interface TransactionStoreOptions {
   readonly durabilityTimeoutMs: number;
   /** How long init() waits for the connection to be ready; default 10 s. */
   readonly readyTimeoutMs?: number;
+}
+
+/** What store() records with the message besides body and job. */
+export interface StoreOptions {
+  /**
+   * The message's "received" event, recorded with the `accepted` counter in
+   * the store's MULTI (after the job, for a body over 1 MB).
+   */
+  readonly event?: MessageEvent;
 }
 
 /** The part of a transaction the caller supplies; the store adds v, size and bodyKey. */
@@ -170,7 +188,11 @@ export class TransactionStore {
    * Stores body and transaction durably. Resolves with the job as stored only
    * when everything succeeded; rejects with a StoreError otherwise.
    */
-  async store(record: TransactionRecord, body: readonly Buffer[]): Promise<TransactionJobV1> {
+  async store(
+    record: TransactionRecord,
+    body: readonly Buffer[],
+    options: StoreOptions = {},
+  ): Promise<TransactionJobV1> {
     const queue = this.#queue;
     if (queue === null || this.#closed) {
       throw new StoreError(
@@ -202,8 +224,12 @@ export class TransactionStore {
     }
 
     const value = body.length === 1 ? body[0]! : Buffer.concat(body, size);
-    if (size <= ONE_WRITE_MAX_OCTETS) await this.#storeTogether(queue, job, value);
-    else await this.#storeApart(queue, job, value);
+    if (size <= ONE_WRITE_MAX_OCTETS) await this.#storeTogether(queue, job, value, options.event);
+    else {
+      await this.#storeApart(queue, job, value);
+      if (options.event !== undefined)
+        void recordEvent(redis, prefix, job.id, options.event, { accepted: 1 });
+    }
 
     const step = this.#step;
     if (step !== null) {
@@ -218,12 +244,21 @@ export class TransactionStore {
     return job;
   }
 
-  /** Body and job in one MULTI/EXEC. */
-  async #storeTogether(queue: Queue, job: TransactionJobV1, value: Buffer): Promise<void> {
+  /** Body and job (and the event and counter, if any) in one MULTI/EXEC. */
+  async #storeTogether(
+    queue: Queue,
+    job: TransactionJobV1,
+    value: Buffer,
+    event: MessageEvent | undefined,
+  ): Promise<void> {
     const multi = (this.#client ?? this.#options.redis).multi();
     multi.set(job.bodyKey, value);
     const options = { ...TRANSACTION_JOB_OPTIONS, jobId: job.id };
     await new Job(queue, TRANSACTION_JOB_NAME, job, options, job.id).addJob(multi as never);
+    if (event !== undefined) {
+      queueEvent(multi, this.#options.prefix, job.id, event);
+      queueStats(multi, this.#options.prefix, { accepted: 1 });
+    }
     let results;
     try {
       this.#coalesceWrites();

@@ -28,11 +28,17 @@ afterAll(async () => {
   await server.stop();
 });
 
+/** EXECs Redis has run (or refused for a WATCH) so far. */
+async function execCalls(): Promise<number> {
+  const info = await redis.info('commandstats');
+  return Number(/cmdstat_exec:calls=(\d+)/.exec(info)?.[1] ?? 0);
+}
+
 describe('GroupCommit', () => {
   it('commits the commits of one moment in one MULTI, each key once', async () => {
     const prefix = uniquePrefix('group');
     const commits = new GroupCommit({ pool, ttlSeconds: 60 });
-    const before = Number((await redis.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+    const before = await execCalls();
     const outcomes = await Promise.all(
       ['a', 'b', 'c', 'a', 'b'].map((name, i) =>
         commits.commit(`${prefix}:routed:${name}`, async (multi) => {
@@ -41,16 +47,69 @@ describe('GroupCommit', () => {
         }),
       ),
     );
-    const after = Number((await redis.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+    const after = await execCalls();
     expect(outcomes).toEqual([true, true, true, false, false]);
     expect(await redis.mget(`${prefix}:count:a`, `${prefix}:count:b`, `${prefix}:count:c`)).toEqual(
       ['1', '1', '1'],
     );
     expect(await redis.get(`${prefix}:routed:a`)).toBe('done');
     expect(await redis.ttl(`${prefix}:routed:a`)).toBeGreaterThan(50);
-    // Two groups (the repeated keys wait for the second): WATCH, MGET, MULTI,
-    // 3 x (INCR, RPUSH, SET), EXEC; then WATCH, MGET, UNWATCH. Plus INFO.
-    expect(after - before).toBeLessThanOrEqual(17);
+    // Two groups (the repeated keys wait for the second): WATCH, EVAL, MULTI,
+    // 3 x (INCR, RPUSH, SET), EXEC; then WATCH, EVAL, MULTI, 2 x (INCR,
+    // RPUSH, SET), EXEC (not run: the guard found both keys).
+    expect(after - before).toBe(2);
+  });
+
+  it('answers false for a key committed before and commits the rest of its group', async () => {
+    const prefix = uniquePrefix('before');
+    const commits = new GroupCommit({ pool, ttlSeconds: 60 });
+    await redis.set(`${prefix}:routed:old`, 'done', 'EX', 30);
+    const before = await execCalls();
+    const outcomes = await Promise.all(
+      ['old', 'new1', 'new2'].map((name) =>
+        commits.commit(`${prefix}:routed:${name}`, async (multi) => {
+          multi.incr(`${prefix}:count:${name}`);
+        }),
+      ),
+    );
+    const after = await execCalls();
+    expect(outcomes).toEqual([false, true, true]);
+    expect(
+      await redis.mget(`${prefix}:count:old`, `${prefix}:count:new1`, `${prefix}:count:new2`),
+    ).toEqual([null, '1', '1']);
+    // The key found keeps its value and its expiry.
+    expect(await redis.get(`${prefix}:routed:old`)).toBe('done');
+    expect(await redis.ttl(`${prefix}:routed:old`)).toBeLessThanOrEqual(30);
+    expect(await redis.ttl(`${prefix}:routed:old`)).toBeGreaterThan(20);
+    // The first EXEC did not run (the guard found "old"); the second, without it, did.
+    expect(after - before).toBe(2);
+  });
+
+  it('sends a lone commit without waiting for a read before its MULTI', async () => {
+    const prefix = uniquePrefix('lone');
+    const commits = new GroupCommit({ pool, ttlSeconds: 60 });
+    const monitor = await redis.duplicate().monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) =>
+      seen.push(String(args[0]).toLowerCase()),
+    );
+    expect(
+      await commits.commit(`${prefix}:routed:x`, async (multi) => {
+        multi.incr(`${prefix}:count:x`);
+      }),
+    ).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    monitor.disconnect();
+    // WATCH, the guard, then the MULTI: no read waited for before the MULTI was sent.
+    expect(seen.filter((c) => c !== 'info')).toEqual([
+      'watch',
+      'eval',
+      'get',
+      'multi',
+      'incr',
+      'set',
+      'exec',
+    ]);
   });
 
   it('writes nothing when Redis refuses a queued command, and rejects every commit', async () => {

@@ -1,28 +1,52 @@
-// Commits results (routing's plans, egress's outcomes) in groups: the commits asked for in one turn of the
-// event loop (up to maxGroup) share one round trip to look at their routed
-// keys (WATCH + MGET) and one MULTI/EXEC, instead of two round trips each.
-// On this kind of machine a round trip costs the routing process about as
-// much CPU as routing a transaction, so this is most of routing's throughput.
+// Commits results (routing's plans, egress's outcomes) in groups: the commits
+// asked for in one turn of the event loop (up to maxGroup) share one round
+// trip to Redis: WATCH on their keys, a guard script that looks at them, and
+// one MULTI/EXEC, written together. On this kind of machine a round trip
+// costs a process about as much CPU as routing a transaction, so this is
+// most of routing's throughput.
 //
 // The guarantee is the one a single commit gives: each key's commit is
 // applied at most once, all of it or none of it.
-//   - A key already set: that commit is answered false (routed before) and
-//     writes nothing.
-//   - EXEC refused because a watched key changed (another process committed
-//     one of them meanwhile): every commit of the group is tried again, alone,
-//     and each finds its own answer.
+//   - A key already set (committed before): the guard finds it and writes it
+//     again as it is, which fails this connection's own WATCH, so the MULTI
+//     behind it does not run. That commit is answered false (routed before)
+//     and writes nothing; the group's other commits are tried again without
+//     it (a second round trip, only then).
+//   - EXEC refused with no key found (another process committed one of them
+//     between the WATCH and the EXEC): every commit of the group is tried
+//     again, alone, and each finds its own answer.
 //   - A command refused when queued (OOM, a wrong script): Redis discards the
 //     whole MULTI (EXECABORT); every commit of the group rejects, and BullMQ
 //     retries their jobs.
 //   - A command that fails while EXEC runs (a script error): the others stand,
 //     as in any MULTI; the commit it belonged to rejects.
+// The guard is sent with EVAL, not EVALSHA: ioredis answers a NOSCRIPT (a
+// Redis restarted since) by sending the script again, which would arrive
+// after the MULTI it must come before.
 //
 // Does not: decide what a commit writes (the caller's fill), or retry a
 // rejected commit (BullMQ retries the job).
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Socket } from 'node:net';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { ConnectionPool } from './connection-pool.js';
+
+/**
+ * KEYS: the group's keys. Returns the (1-based) positions of those set, each
+ * written again unchanged (value and expiry) so that the WATCH on it fails.
+ */
+const GUARD = `
+local found = {}
+for i, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  if value then
+    redis.call('SET', key, value, 'KEEPTTL')
+    found[#found + 1] = i
+  end
+end
+return found
+`;
 
 /** Queues one commit's commands in the group's MULTI. */
 export type Fill = (multi: ChainableCommander) => Promise<void>;
@@ -107,32 +131,36 @@ export class GroupCommit {
 
   /** Settles the commits of the group; returns those it could not (EXEC refused: raced). */
   async #attempt(connection: Redis, group: Pending[]): Promise<Pending[]> {
-    const keys = group.map((p) => p.key);
-    const [watched, routed] = (await connection
-      .pipeline()
-      .watch(...keys)
-      .mget(...keys)
-      .exec())!;
-    if (watched![0] !== null) throw watched![0];
-    if (routed![0] !== null) throw routed![0];
-    const values = routed![1] as (string | null)[];
-    const fresh = group.filter((_, i) => values[i] === null);
-    group.forEach((p, i) => values[i] !== null && p.resolve(false));
-    if (fresh.length === 0) {
-      await connection.unwatch();
-      return [];
-    }
     const multi = connection.multi();
+    const base = multi.length;
     const ends: number[] = [];
-    for (const pending of fresh) {
+    for (const pending of group) {
       await pending.fill(multi);
       multi.set(pending.key, 'done', 'EX', this.#o.ttlSeconds);
-      ends.push(multi.length);
+      ends.push(multi.length - base);
     }
-    const results = await multi.exec();
-    if (results === null) return fresh;
+    const keys = group.map((p) => p.key);
+    // Nothing is sent before every fill has run: a fill that throws leaves no WATCH behind.
+    const stream = (connection as { stream?: Socket }).stream;
+    stream?.cork();
+    const watched = connection.watch(...keys);
+    const guard = connection.eval(GUARD, keys.length, ...keys) as Promise<number[]>;
+    const executed = multi.exec();
+    if (stream !== undefined) process.nextTick(() => stream.uncork());
+    const [w, g, x] = await Promise.allSettled([watched, guard, executed]);
+    if (w.status === 'rejected') throw w.reason;
+    if (g.status === 'rejected') throw g.reason;
+    if (x.status === 'rejected') throw x.reason;
+    const found = new Set(g.value.map((position) => position - 1));
+    const results = x.value;
+    if (results === null) {
+      if (found.size === 0) return group;
+      group.forEach((p, i) => found.has(i) && p.resolve(false));
+      const rest = group.filter((_, i) => !found.has(i));
+      return rest.length === 0 ? [] : this.#attempt(connection, rest);
+    }
     let start = 0;
-    fresh.forEach((pending, i) => {
+    group.forEach((pending, i) => {
       const failed = results.slice(start, ends[i]).find(([err]) => err !== null);
       start = ends[i]!;
       if (failed === undefined) pending.resolve(true);

@@ -58,7 +58,9 @@ export function chaosTarget(cluster: Cluster, prefix = '{petrel}'): ChaosCluster
       return cluster.sinks.flatMap((sink, k) =>
         sink.messages.flatMap((m) => {
           const seq = seqOf(m.body);
-          return seq === undefined ? [] : [{ seq, recipients: m.rcptTo, sink: k }];
+          return seq === undefined
+            ? []
+            : [{ seq, recipients: m.rcptTo, sink: k, at: m.receivedAt }];
         }),
       );
     },

@@ -14,6 +14,8 @@ export interface Delivered {
   readonly seq: number;
   readonly recipients: readonly string[];
   readonly sink: number;
+  /** When the next hop took it (Date.now()). */
+  readonly at: number;
 }
 
 export interface MessageRecord {
@@ -38,12 +40,7 @@ export interface LedgerReport {
   /** Messages never given a 250 (the client gave up). */
   readonly neverAccepted: readonly number[];
   /** Recipient copies delivered more than once, with the reason each could happen. */
-  readonly duplicates: readonly {
-    seq: number;
-    recipient: string;
-    copies: number;
-    reason: string;
-  }[];
+  readonly duplicates: readonly Duplicate[];
   /** Deliveries of a message the client never got a 250 for (a stored message whose 250 was lost). */
   readonly deliveredUnacknowledged: readonly number[];
   /** The refusals the clients met, by reply (its code and first words), most frequent first. */
@@ -52,9 +49,20 @@ export interface LedgerReport {
   readonly unknownOutcomes: number;
 }
 
+export interface Duplicate {
+  readonly seq: number;
+  readonly recipient: string;
+  readonly copies: number;
+  readonly reason: string;
+  /** When each copy arrived (Date.now()), in order, and at which next hop. */
+  readonly at: readonly number[];
+  readonly sinks: readonly number[];
+}
+
 export class Ledger {
   readonly #messages = new Map<number, MessageRecord>();
-  readonly #copies = new Map<string, number>();
+  /** Per "seq recipient": each copy's arrival and next hop. */
+  readonly #copies = new Map<string, { at: number; sink: number }[]>();
 
   record(seq: number, recipients: readonly string[]): MessageRecord {
     const record: MessageRecord = { seq, recipients, accepted: [], refused: [], unknown: 0 };
@@ -65,7 +73,9 @@ export class Ledger {
   delivered(d: Delivered): void {
     for (const r of d.recipients) {
       const key = `${d.seq} ${r.toLowerCase()}`;
-      this.#copies.set(key, (this.#copies.get(key) ?? 0) + 1);
+      const copies = this.#copies.get(key) ?? [];
+      copies.push({ at: d.at, sink: d.sink });
+      this.#copies.set(key, copies);
     }
   }
 
@@ -77,11 +87,14 @@ export class Ledger {
     const lost: number[] = [];
     const neverAccepted: number[] = [];
     const deliveredUnacknowledged: number[] = [];
-    const duplicates: LedgerReport['duplicates'][number][] = [];
+    const duplicates: Duplicate[] = [];
     let accepted = 0;
     let delivered = 0;
     for (const m of this.#messages.values()) {
-      const copies = m.recipients.map((r) => this.#copies.get(`${m.seq} ${r.toLowerCase()}`) ?? 0);
+      const arrivals = m.recipients.map((r) =>
+        (this.#copies.get(`${m.seq} ${r.toLowerCase()}`) ?? []).sort((a, b) => a.at - b.at),
+      );
+      const copies = arrivals.map((a) => a.length);
       if (m.accepted.length > 0) accepted++;
       else neverAccepted.push(m.seq);
       if (copies.every((c) => c > 0)) delivered++;
@@ -89,7 +102,14 @@ export class Ledger {
       if (m.accepted.length === 0 && copies.some((c) => c > 0)) deliveredUnacknowledged.push(m.seq);
       m.recipients.forEach((recipient, i) => {
         if (copies[i]! <= 1) return;
-        duplicates.push({ seq: m.seq, recipient, copies: copies[i]!, reason: reasonFor(m) });
+        duplicates.push({
+          seq: m.seq,
+          recipient,
+          copies: copies[i]!,
+          reason: reasonFor(m),
+          at: arrivals[i]!.map((a) => a.at),
+          sinks: arrivals[i]!.map((a) => a.sink),
+        });
       });
     }
     const refusals = new Map<string, number>();

@@ -12,9 +12,10 @@
 // faults.tsv, timeline.tsv (for scripts/plot_timeline.py) and run.log
 // (everything this process printed). It asserts what the CI test asserts
 // (every fault applied, at least --faults/6 of each kind, nothing given a
-// 250 lost, no job failed or left queued, every message given a 250) and
-// exits 1 if any does not hold; then the cluster's logs are copied into
-// --out/cluster-logs for the post-mortem (else they are removed).
+// 250 lost, no job failed or left queued, every message given a 250, every
+// duplicate explained by a fault) and exits 1 if any does not hold; then
+// the cluster's logs are copied into --out/cluster-logs for the post-mortem
+// (else they are removed).
 //
 // --faults is the total, spread evenly over the six kinds (rounded up to a
 // multiple of six); --faults-per-kind sets the same directly.
@@ -123,6 +124,9 @@ function failures(report: ChaosReport, perKind: number): string[] {
   if (queue.pending !== 0) out.push(`${queue.pending} jobs still queued after the drain`);
   if (ledger.accepted !== ledger.sent)
     out.push(`${ledger.sent - ledger.accepted} messages never given a 250`);
+  const unexplained = ledger.duplicates.filter((d) => d.cause === 'unexplained');
+  if (unexplained.length > 0)
+    out.push(`${unexplained.length} duplicates no fault explains: ${JSON.stringify(unexplained)}`);
   return out;
 }
 
@@ -168,9 +172,6 @@ async function main(): Promise<number> {
     );
     const events: Record<string, number> = {};
     for (const e of cluster.events) events[e.kind] = (events[e.kind] ?? 0) + 1;
-    const duplicateReasons: Record<string, number> = {};
-    for (const d of report.ledger.duplicates)
-      duplicateReasons[d.reason] = (duplicateReasons[d.reason] ?? 0) + 1;
     saveReport(args.out, report, {
       command,
       startedAt: startedAt.toISOString(),
@@ -183,7 +184,6 @@ async function main(): Promise<number> {
       },
       restarts,
       clusterEvents: events,
-      duplicateReasons,
       passed: problems.length === 0,
       problems,
     });
@@ -195,7 +195,9 @@ async function main(): Promise<number> {
         `load ${report.loadMs} ms, drain ${report.drainMs} ms, ${report.attempts} attempts; ` +
         `faults ${JSON.stringify(report.faultsByKind)}`,
     );
-    for (const d of ledger.duplicates) console.log(`  duplicate ${JSON.stringify(d)}`);
+    console.log(`  duplicates by cause ${JSON.stringify(report.duplicatesByCause)}`);
+    for (const d of ledger.duplicates)
+      console.log(`  duplicate ${d.recipient} (${d.copies} copies): ${d.cause}: ${d.because}`);
     console.log(
       `  ${ledger.unknownOutcomes} unknown outcomes; refusals: ${JSON.stringify(ledger.refusals.slice(0, 8))}`,
     );

@@ -9,6 +9,12 @@
 // Does not: start or stop the cluster (the caller owns it), or judge the
 // report (the caller asserts on it).
 
+import {
+  countCauses,
+  explainDuplicates,
+  type CauseKind,
+  type Explained,
+} from './duplicate-causes.js';
 import { FAULT_KINDS, planFaults, type Fault, type FaultKind } from './faults.js';
 import { Ledger } from './ledger.js';
 import { runLoad } from './load.js';
@@ -63,7 +69,9 @@ export interface ChaosReport {
   readonly loadMs: number;
   readonly drainMs: number;
   readonly attempts: number;
-  readonly ledger: LedgerReport;
+  /** The ledger, each duplicate with the fault that could have made it (duplicate-causes.ts). */
+  readonly ledger: Omit<LedgerReport, 'duplicates'> & { readonly duplicates: readonly Explained[] };
+  readonly duplicatesByCause: Readonly<Record<CauseKind, number>>;
   readonly queue: QueueState;
   readonly faults: readonly AppliedFault[];
   readonly faultsByKind: Readonly<Record<FaultKind, number>>;
@@ -173,13 +181,16 @@ export async function runChaos(cluster: ChaosCluster, options: ChaosOptions): Pr
       applied.filter((f) => f.kind === k && f.error === undefined).length,
     ]),
   ) as Record<FaultKind, number>;
+  const report = ledger.report();
+  const duplicates = explainDuplicates(report.duplicates, applied, started);
   return {
     seed: options.seed,
     options,
     loadMs: result.endedAt - result.startedAt,
     drainMs: Date.now() - drainStarted,
     attempts: result.attempts,
-    ledger: ledger.report(),
+    ledger: { ...report, duplicates },
+    duplicatesByCause: countCauses(duplicates),
     queue,
     faults: applied.sort((a, b) => a.startedAt - b.startedAt),
     faultsByKind,

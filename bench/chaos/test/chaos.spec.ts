@@ -5,7 +5,8 @@
 // egress processes (each restarted, as a Deployment would), Redis restarted
 // on its AOF, a next hop cut off (packets dropped), a next hop answering 451
 // to every RCPT. Then the queues drain, and: nothing given a 250 is lost,
-// no job is left failed or pending. The seed and the faults are printed so a
+// no job is left failed or pending, and every duplicate delivery has a fault
+// that explains it (an egress kill, a Redis restart, a next hop cut off). The seed and the faults are printed so a
 // failure can be replayed (CHAOS_SEED).
 //
 // The long run (docs/benchmarks.md) is this test with more: CHAOS_MESSAGES,
@@ -68,10 +69,10 @@ describe.skipIf(skip !== undefined)('chaos', () => {
           `${ledger.delivered} delivered, ${ledger.lost.length} lost, ${ledger.duplicates.length} duplicates, ` +
           `${ledger.neverAccepted.length} never accepted, ${queue.pending} still queued, ${queue.failed} failed; ` +
           `load ${report.loadMs} ms, drain ${report.drainMs} ms, ${report.attempts} attempts; ` +
-          `faults ${JSON.stringify(report.faultsByKind)}`,
+          `faults ${JSON.stringify(report.faultsByKind)}; duplicates by cause ${JSON.stringify(report.duplicatesByCause)}`,
       );
       for (const d of ledger.duplicates.slice(0, 10))
-        console.log(`  duplicate ${JSON.stringify(d)}`);
+        console.log(`  duplicate ${d.recipient} (${d.copies} copies): ${d.cause}: ${d.because}`);
       console.log(
         `  ${ledger.unknownOutcomes} unknown outcomes; refusals: ${JSON.stringify(ledger.refusals.slice(0, 8))}`,
       );
@@ -83,6 +84,9 @@ describe.skipIf(skip !== undefined)('chaos', () => {
       expect(queue.failed).toBe(0);
       expect(queue.pending).toBe(0);
       expect(ledger.accepted).toBe(ledger.sent);
+      // Every duplicate has a fault that allows it (duplicate-causes.ts).
+      const unexplained = ledger.duplicates.filter((d) => d.cause === 'unexplained');
+      expect(unexplained, `seed ${report.seed}: ${JSON.stringify(unexplained)}`).toEqual([]);
     },
     TIMEOUT_MS,
   );

@@ -123,7 +123,9 @@ describe('startTestSink', () => {
       tls: false,
       user: null,
       connection: 1,
+      receivedAt: expect.any(Number),
     });
+    expect(second!.receivedAt).toBeGreaterThanOrEqual(first!.receivedAt);
     expect(second).toMatchObject({ mailFrom: '', mailParams: {}, rcptTo: ['d@example.test'] });
     expect(second!.body.toString()).toBe('x\r\n');
   });

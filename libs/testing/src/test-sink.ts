@@ -49,6 +49,8 @@ export interface SinkMessage {
   readonly user: string | null;
   /** Which connection (1-based, in order of acceptance) carried it. */
   readonly connection: number;
+  /** When its 250 was sent (Date.now()). */
+  readonly receivedAt: number;
 }
 
 export type SinkStage = 'connect' | 'ehlo' | 'mail' | 'rcpt' | 'data' | 'data-end';
@@ -304,6 +306,7 @@ export async function startTestSink(options: SinkOptions = {}): Promise<TestSink
           tls: session.secure,
           user: typeof session.user === 'string' ? session.user : null,
           connection: state.number,
+          receivedAt: Date.now(),
         });
         callback(null, `2.0.0 Ok: queued as SINK${messages.length}`);
       };

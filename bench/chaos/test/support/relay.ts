@@ -50,6 +50,7 @@ export async function startRelay(
 export function ledgerDeliveries(sink: TestSink, ledger: Ledger): void {
   for (const m of sink.messages) {
     const seq = SEQ.exec(m.body.toString('latin1').split('\r\n\r\n')[0] ?? '')?.[1];
-    if (seq !== undefined) ledger.delivered({ seq: Number(seq), recipients: m.rcptTo, sink: 0 });
+    if (seq !== undefined)
+      ledger.delivered({ seq: Number(seq), recipients: m.rcptTo, sink: 0, at: m.receivedAt });
   }
 }

@@ -225,6 +225,15 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
             await job.moveToDelayed(Date.parse(outcome.nextAttemptAt), token);
             throw new DelayedError();
           }
+          // Another process recorded this attempt first (this one took the job
+          // after that one's lock lapsed): its outcome, not this one, is in the
+          // job now, and may leave recipients deferred. Completing the job
+          // would drop them; failing this try makes BullMQ take the job again
+          // (after its backoff), with the data as recorded.
+          if (outcome.status === 'already-committed')
+            throw new Error(
+              `delivery ${data.id}: attempt ${outcome.attempt} was recorded by another process; taken again`,
+            );
           return outcome.status;
         } catch (err) {
           if (err instanceof UnrecoverableError)

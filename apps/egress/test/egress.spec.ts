@@ -247,6 +247,45 @@ describe('delivery', () => {
     await gone(c, utf8.messageId, utf8.bodyKey);
     expect(next.messages).toHaveLength(1);
   });
+
+  it('takes a delivery again when another process recorded the same attempt first, so that its deferred recipient is still delivered', async () => {
+    // Two runs of attempt 1 at once: the first process's lock is lost in the
+    // middle of its attempt (deleted here, as a Redis restart can make it
+    // lapse), so the job is taken again while the first still works. The
+    // first run records its outcome (one recipient delivered, one deferred)
+    // before the second, which holds the lock and finds attempt 1 recorded.
+    const next = await sink({
+      faults: [
+        { stage: 'rcpt', match: 'later', action: { reply: 451, text: 'try later' }, times: 2 },
+        { stage: 'data-end', action: { stallMs: 7_000 }, times: 1 },
+        { stage: 'data-end', action: { stallMs: 10_000 }, times: 1 },
+      ],
+    });
+    const c = egressConfig(server.url, (c) => {
+      c.routing.dns = { servers: [dns.address], timeoutMs: 500 };
+      c.egress.timeouts = { ...c.egress.timeouts, dataEndMs: 30_000 };
+    });
+    for (const instance of ['one', 'two']) {
+      const egress = createEgress(c, { logger: quietLogger, instance });
+      started.push(egress);
+      await egress.start();
+    }
+    const job = await enqueueDelivery(redis, c, {
+      from: '<sender@a.test>',
+      to: ['<now@sink.test>', '<later@sink.test>'],
+      hops: [{ host: next.host, preference: 0, port: next.port }],
+    });
+    await eventually(async () => (next.connections > 0 ? true : undefined));
+    await redis.del(`${c.redis.prefix}:deliveries:${job.id}:lock`);
+    // The deferred recipient arrives on a later attempt; the other was delivered twice (both runs).
+    const later = await eventually(
+      async () => next.messages.find((m) => m.rcptTo.includes('later@sink.test')),
+      40_000,
+    );
+    expect(later.rcptTo).toEqual(['later@sink.test']);
+    expect(next.messages.filter((m) => m.rcptTo.includes('now@sink.test'))).toHaveLength(2);
+    await gone(c, job.messageId, job.bodyKey);
+  }, 60_000);
 });
 
 describe('connections', () => {

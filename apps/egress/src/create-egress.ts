@@ -197,6 +197,8 @@ export function createEgress(config: PetrelConfig, deps: EgressDependencies = {}
         deliveries: store.queue(QUEUES.deliveries),
       },
       retry: egressConfig.retry,
+      // Half the lock: the job stays this process's while it waits.
+      commitPatienceMs: egressConfig.lockDurationMs / 2,
       dependencies,
       ...(deps.now === undefined ? {} : { now: deps.now }),
     });

@@ -12,6 +12,11 @@
 // Then, with recipients deferred, the job is delayed until the next attempt
 // (egress.retry.schedule, with up to 10% jitter, never past the lifetime).
 //
+// The delivery is made before the commit: a commit that meets Redis
+// unavailable (restarting, failing over, its reply lost) is tried again for
+// up to commitPatienceMs, so that a short outage does not make the delivery
+// again; a try after an EXEC that did run finds the attempt recorded.
+//
 // A job taken again after its process died mid-way: recipients already
 // recorded final are not tried again; one whose next hop said 250 before the
 // record was written is delivered again (the one duplicate the design allows).
@@ -19,6 +24,7 @@
 // Does not: hold connections open between deliveries (each attempt opens and
 // QUITs its own), or limit connections per destination.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   bounceFor,
   queueAdjustRefs,
@@ -26,6 +32,7 @@ import {
   queueStats,
   queueTransaction,
   refsKey,
+  toStoreError,
   type DeliveryJobV1,
   type DeliveryRecipient,
   type GroupCommit,
@@ -54,6 +61,8 @@ export interface ProcessorOptions {
   readonly now?: () => Date;
   /** [0, 1), for the jitter; default Math.random. */
   readonly random?: () => number;
+  /** How long a commit is tried again while Redis is unavailable; default 0 (not again). */
+  readonly commitPatienceMs?: number;
 }
 
 export interface AttemptOutcome {
@@ -193,9 +202,8 @@ export class DeliveryProcessor {
         recipients: inState('bounced'),
         dsn: bounce?.job.id ?? null,
       });
-    const committed = await o.commits.commit(
-      `${o.prefix}:attempt:${data.id}:${attempt}`,
-      async (multi) => {
+    const committed = await this.#patiently(() =>
+      o.commits.commit(`${o.prefix}:attempt:${data.id}:${attempt}`, async (multi) => {
         // The object form: BullMQ's MULTI takes hset(key, { field: value }) only.
         multi.hset(o.queues.deliveries.toKey(data.id), { data: JSON.stringify(updated) });
         if (bounce !== null) await queueTransaction(multi, o.queues.transactions, bounce);
@@ -214,7 +222,7 @@ export class DeliveryProcessor {
             { refs: refsKey(o.prefix, data.messageId), body: data.bodyKey },
             -1,
           );
-      },
+      }),
     );
     if (!committed)
       return {
@@ -235,6 +243,20 @@ export class DeliveryProcessor {
       attempt,
       events,
     };
+  }
+
+  /** The commit, tried again while Redis is unavailable, for up to commitPatienceMs. */
+  async #patiently(commit: () => Promise<boolean>): Promise<boolean> {
+    const until = Date.now() + (this.#o.commitPatienceMs ?? 0);
+    for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
+      try {
+        return await commit();
+      } catch (err) {
+        if (Date.now() + wait > until || toStoreError(err, 'commit').reason !== 'unavailable')
+          throw err;
+        await sleep(wait);
+      }
+    }
   }
 
   /** The schedule's step for this attempt, up to 10% more, and never past the lifetime. */

@@ -286,6 +286,46 @@ describe('delivery', () => {
     expect(next.messages.filter((m) => m.rcptTo.includes('now@sink.test'))).toHaveLength(2);
     await gone(c, job.messageId, job.bodyKey);
   }, 60_000);
+
+  it('records a delivery made while Redis restarts once it is back, and does not make it again', async () => {
+    const own = await startRedis({ own: true });
+    const ownRedis = new Redis(own.url, { maxRetriesPerRequest: null });
+    ownRedis.on('error', () => undefined);
+    try {
+      const next = await sink({ faults: [{ stage: 'data-end', action: { stallMs: 600 } }] });
+      const c = egressConfig(own.url, (c) => {
+        c.egress.lockDurationMs = 6_000;
+      });
+      const egress = createEgress(c, { logger: quietLogger, instance: 'patient' });
+      started.push(egress);
+      await egress.start();
+      const job = await enqueueDelivery(ownRedis, c, {
+        from: '<sender@a.test>',
+        to: ['<once@sink.test>'],
+        hops: [{ host: next.host, preference: 0, port: next.port }],
+      });
+      await eventually(async () => (next.connections > 0 ? true : undefined));
+      // The message is at the next hop, waiting for its 250; Redis goes away
+      // before egress can record it, and comes back on its AOF a moment later.
+      await new Promise((r) => setTimeout(r, 200));
+      await own.kill!();
+      await new Promise((r) => setTimeout(r, 700));
+      await own.restart!();
+      await eventually(
+        async () =>
+          (await ownRedis.exists(job.bodyKey, refsKey(c.redis.prefix, job.messageId))) === 0
+            ? true
+            : undefined,
+        20_000,
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(next.messages.map((m) => m.rcptTo)).toEqual([['once@sink.test']]);
+    } finally {
+      ownRedis.disconnect();
+      await Promise.all(started.splice(0).map((e) => e.stop()));
+      await own.stop();
+    }
+  }, 60_000);
 });
 
 describe('connections', () => {

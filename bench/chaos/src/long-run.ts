@@ -15,7 +15,7 @@
 // 250 lost, no job failed or left queued, every message given a 250, every
 // duplicate explained by a fault) and exits 1 if any does not hold; then
 // the cluster's logs are copied into --out/cluster-logs for the post-mortem
-// (else they are removed).
+// (else they are removed, unless --keep-logs).
 //
 // --faults is the total, spread evenly over the six kinds (rounded up to a
 // multiple of six); --faults-per-kind sets the same directly.
@@ -38,7 +38,8 @@ import { saveReport } from './report-files.js';
 import { runChaos, type ChaosReport } from './runner.js';
 
 const USAGE = `usage: long-run.js [--messages N] [--faults N | --faults-per-kind N] [--rate N]
-                   [--clients N] [--seed N] [--out DIR] [--drain-timeout S] [--sample-every MS]`;
+                   [--clients N] [--seed N] [--out DIR] [--drain-timeout S] [--sample-every MS]
+                   [--keep-logs]`;
 
 /** bench/chaos/results, from dist/long-run.js. */
 const RESULTS = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'results');
@@ -52,6 +53,8 @@ interface Args {
   readonly out: string;
   readonly drainTimeoutMs: number;
   readonly sampleEveryMs: number;
+  /** Copy the cluster's logs into --out/cluster-logs whatever the outcome. */
+  readonly keepLogs: boolean;
 }
 
 function positive(value: string | undefined, fallback: number, name: string): number {
@@ -74,6 +77,7 @@ function parse(argv: readonly string[]): Args {
       out: { type: 'string' },
       'drain-timeout': { type: 'string' },
       'sample-every': { type: 'string' },
+      'keep-logs': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -95,6 +99,7 @@ function parse(argv: readonly string[]): Args {
     out: resolve(values.out ?? join(RESULTS, `long-${date}`)),
     drainTimeoutMs: positive(values['drain-timeout'], 180, 'drain-timeout') * 1_000,
     sampleEveryMs: positive(values['sample-every'], 1_000, 'sample-every'),
+    keepLogs: values['keep-logs'] === true,
   };
 }
 
@@ -207,7 +212,7 @@ async function main(): Promise<number> {
     code = problems.length === 0 ? 0 : 1;
   } finally {
     await cluster.stop();
-    if (code !== 0) {
+    if (code !== 0 || args.keepLogs) {
       cpSync(join(cluster.dir, 'logs'), join(args.out, 'cluster-logs'), { recursive: true });
       console.error(`long-run: the cluster's logs copied to ${join(args.out, 'cluster-logs')}`);
     }

@@ -254,16 +254,24 @@ describe('delivery', () => {
     // lapse), so the job is taken again while the first still works. The
     // first run records its outcome (one recipient delivered, one deferred)
     // before the second, which holds the lock and finds attempt 1 recorded.
+    // The stalls leave room for the stalled-job check to take the job again
+    // (up to two stalledIntervals of 2 s each, more on a loaded CI machine):
+    // the second run must reach its DATA before the first run's 250.
     const next = await sink({
       faults: [
         { stage: 'rcpt', match: 'later', action: { reply: 451, text: 'try later' }, times: 2 },
-        { stage: 'data-end', action: { stallMs: 7_000 }, times: 1 },
-        { stage: 'data-end', action: { stallMs: 10_000 }, times: 1 },
+        { stage: 'data-end', action: { stallMs: 15_000 }, times: 1 },
+        { stage: 'data-end', action: { stallMs: 20_000 }, times: 1 },
       ],
     });
     const c = egressConfig(server.url, (c) => {
       c.routing.dns = { servers: [dns.address], timeoutMs: 500 };
       c.egress.timeouts = { ...c.egress.timeouts, dataEndMs: 30_000 };
+      // One job at a time: the process in the middle of the first run cannot
+      // take the job again itself, so the second run is the other process's
+      // (a worker that ran a job twice at once would stop extending the second
+      // run's lock when the first ended, and a third run would come first).
+      c.egress.concurrency = 1;
     });
     for (const instance of ['one', 'two']) {
       const egress = createEgress(c, { logger: quietLogger, instance });
@@ -280,12 +288,12 @@ describe('delivery', () => {
     // The deferred recipient arrives on a later attempt; the other was delivered twice (both runs).
     const later = await eventually(
       async () => next.messages.find((m) => m.rcptTo.includes('later@sink.test')),
-      40_000,
+      60_000,
     );
     expect(later.rcptTo).toEqual(['later@sink.test']);
     expect(next.messages.filter((m) => m.rcptTo.includes('now@sink.test'))).toHaveLength(2);
     await gone(c, job.messageId, job.bodyKey);
-  }, 60_000);
+  }, 90_000);
 
   it('records a delivery made while Redis restarts once it is back, and does not make it again', async () => {
     const own = await startRedis({ own: true });

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionPool } from './connection-pool.js';
 import { GroupCommit } from './group-commit.js';
+import { queueAdjustRefs } from './message-refs.js';
 
 let server: RedisHandle;
 let redis: Redis;
@@ -58,6 +59,38 @@ describe('GroupCommit', () => {
     // 3 x (INCR, RPUSH, SET), EXEC; then WATCH, EVAL, MULTI, 2 x (INCR,
     // RPUSH, SET), EXEC (not run: the guard found both keys).
     expect(after - before).toBe(2);
+  });
+
+  it('applies every script of the rest of a group refused for a key found, the script cache empty', async () => {
+    // As just after a Redis restart: the refused MULTI carried the reference
+    // script as EVAL, which never ran; the retry of the rest, on the same
+    // socket, carries it as EVALSHA, which Redis does not know. Without the
+    // scripts loaded first, the retry's SET of its key ran and its script
+    // did not (NOSCRIPT): a commit by halves (a chaos run lost a recipient so).
+    const prefix = uniquePrefix('noscript');
+    const one = await ConnectionPool.open({
+      url: server.url,
+      prefix: '{g}',
+      size: 1,
+      commandTimeoutMs: 2000,
+      name: 'group-commit-noscript',
+    });
+    try {
+      await redis.script('FLUSH');
+      await redis.set(`${prefix}:routed:old`, 'done', 'EX', 30);
+      const commits = new GroupCommit({ pool: one, ttlSeconds: 60 });
+      const outcomes = await Promise.all(
+        ['old', 'new'].map((name) =>
+          commits.commit(`${prefix}:routed:${name}`, async (multi) => {
+            queueAdjustRefs(multi, { refs: `${prefix}:refs:${name}`, body: `${prefix}:body` }, 2);
+          }),
+        ),
+      );
+      expect(outcomes).toEqual([false, true]);
+      expect(await redis.mget(`${prefix}:refs:old`, `${prefix}:refs:new`)).toEqual([null, '2']);
+    } finally {
+      await one.close();
+    }
   });
 
   it('answers false for a key committed before and commits the rest of its group', async () => {

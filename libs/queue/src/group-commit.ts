@@ -19,7 +19,9 @@
 //     whole MULTI (EXECABORT); every commit of the group rejects, and BullMQ
 //     retries their jobs.
 //   - A command that fails while EXEC runs (a script error): the others stand,
-//     as in any MULTI; the commit it belonged to rejects.
+//     as in any MULTI; the commit it belonged to rejects. A script Redis does
+//     not know (NOSCRIPT, after a restart) would be such a failure: the
+//     MULTI's scripts are loaded before it (multi-scripts.ts).
 // The guard is sent with EVAL, not EVALSHA: ioredis answers a NOSCRIPT (a
 // Redis restarted since) by sending the script again, which would arrive
 // after the MULTI it must come before.
@@ -31,6 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { ConnectionPool } from './connection-pool.js';
+import { checkMultiScripts, loadMultiScripts } from './multi-scripts.js';
 
 /**
  * KEYS: the group's keys. Returns the (1-based) positions of those set, each
@@ -143,6 +146,15 @@ export class GroupCommit {
     // Nothing is sent before every fill has run: a fill that throws leaves no WATCH behind.
     const stream = (connection as { stream?: Socket }).stream;
     stream?.cork();
+    // The MULTI's scripts known to Redis before it runs, in the same write
+    // (multi-scripts.ts: else, after a WATCH refusal, a NOSCRIPT would apply
+    // the group by halves).
+    try {
+      loadMultiScripts(connection, multi);
+    } catch (err) {
+      stream?.uncork();
+      throw err;
+    }
     const watched = connection.watch(...keys);
     const guard = connection.eval(GUARD, keys.length, ...keys) as Promise<number[]>;
     const executed = multi.exec();
@@ -153,6 +165,7 @@ export class GroupCommit {
     if (x.status === 'rejected') throw x.reason;
     const found = new Set(g.value.map((position) => position - 1));
     const results = x.value;
+    checkMultiScripts(connection, results);
     if (results === null) {
       if (found.size === 0) return group;
       group.forEach((p, i) => found.has(i) && p.resolve(false));

@@ -140,8 +140,9 @@ describe('TransactionStore.store', () => {
       ),
     );
     expect(stored).toHaveLength(20);
-    // The 20 body SETs left together, then the job adds (in as few writes as their replies came in).
-    expect(writev.mock.calls[0]![0]).toHaveLength(20);
+    // The 20 MULTIs left together, behind the connection's one SCRIPT LOAD of
+    // BullMQ's job add (multi-scripts.ts: once per connection).
+    expect(writev.mock.calls[0]![0]).toHaveLength(21);
     expect(await (await reader(prefix)).getJobCountByTypes('waiting')).toBe(20);
   });
 
@@ -183,6 +184,29 @@ describe('TransactionStore.store', () => {
       await store.settled();
       expect(await keys(admin, prefix, 'body:*')).toEqual([]);
       expect(await (await reader(prefix, handle.url)).getJobCountByTypes('waiting')).toBe(0);
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  it('stores the next message after a refused MULTI, the script cache empty (a restart)', async () => {
+    // The refused MULTI carried BullMQ's addJob as EVAL, which never ran; the
+    // next MULTI on the socket would carry EVALSHA, unknown to Redis.
+    const handle = await startRedis({ own: true });
+    try {
+      const prefix = uniquePrefix('noscript');
+      const store = newStore({ prefix, durability: 'none' }, handle.url);
+      await store.init();
+      const admin = await ready(handle.url);
+      await admin.script('FLUSH');
+      await admin.config('SET', 'maxmemory', '1');
+      const refused = await storeError(store.store(sampleRecord(), [Buffer.from('body')]));
+      await admin.config('SET', 'maxmemory', '0');
+      expect(refused.message).toContain('EXECABORT');
+      const stored = await store.store(sampleRecord(), [Buffer.from('second')]);
+      expect(await admin.get(stored.bodyKey)).toBe('second');
+      const queue = await reader(prefix, handle.url);
+      expect((await queue.getJob(stored.id))?.data).toEqual(stored);
     } finally {
       await handle.stop();
     }

@@ -60,6 +60,7 @@ import { Job, Queue, type JobsOptions } from 'bullmq';
 import { Command, type Redis } from 'ioredis';
 import { awaitDurability, durabilityStep, type DurabilityStep } from './durability.js';
 import { queueEvent, recordEvent, type MessageEvent } from './message-events.js';
+import { checkMultiScripts, loadMultiScripts } from './multi-scripts.js';
 import { queueStats } from './queue-stats.js';
 import { whenReady } from './redis-client.js';
 import {
@@ -251,7 +252,8 @@ export class TransactionStore {
     value: Buffer,
     event: MessageEvent | undefined,
   ): Promise<void> {
-    const multi = (this.#client ?? this.#options.redis).multi();
+    const connection = this.#client ?? this.#options.redis;
+    const multi = connection.multi();
     multi.set(job.bodyKey, value);
     const options = { ...TRANSACTION_JOB_OPTIONS, jobId: job.id };
     await new Job(queue, TRANSACTION_JOB_NAME, job, options, job.id).addJob(multi as never);
@@ -262,12 +264,16 @@ export class TransactionStore {
     let results;
     try {
       this.#coalesceWrites();
+      // Its scripts known to Redis first, in the same write (multi-scripts.ts):
+      // an EXECABORT before would otherwise make the next job add a NOSCRIPT.
+      loadMultiScripts(connection, multi);
       results = await multi.exec();
     } catch (err) {
       // EXECABORT: nothing was written. Otherwise the outcome is unknown.
       if (!isReplyError(err)) this.#cleanUp(() => this.#withdraw(job.id));
       throw toStoreError(err, `storing ${job.id}`);
     }
+    checkMultiScripts(connection, results);
     const failed = results?.find(([err]) => err !== null)?.[0];
     if (results === null || failed !== undefined) {
       // A command failed as it ran (never seen: SET and the add script fail

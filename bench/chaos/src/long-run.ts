@@ -126,6 +126,8 @@ function failures(report: ChaosReport, perKind: number): string[] {
   if (ledger.lost.length > 0)
     out.push(`seed ${report.seed}: ${ledger.lost.length} lost: ${ledger.lost.join(' ')}`);
   if (queue.failed !== 0) out.push(`${queue.failed} jobs failed`);
+  if (report.postMortem !== undefined)
+    out.push(`post-mortem (also in report.json): ${JSON.stringify(report.postMortem)}`);
   if (queue.pending !== 0) out.push(`${queue.pending} jobs still queued after the drain`);
   if (ledger.accepted !== ledger.sent)
     out.push(`${ledger.sent - ledger.accepted} messages never given a 250`);

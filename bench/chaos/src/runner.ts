@@ -2,7 +2,8 @@
 // planned faults (faults.ts) are applied at their moments, then a wait for
 // the queues to drain, then the accounting: 250s given, delivered,
 // duplicates with their reasons, lost (must be 0), never accepted, still
-// queued, failed jobs (must be 0), and every fault with when it was applied.
+// queued, failed jobs (must be 0), and every fault with when it was applied;
+// with a loss or a failed job, what Redis still knows of them (post-mortem.ts).
 // The seed and the fault list are in the report, so a failing run can be
 // replayed with the same faults at the same moments.
 //
@@ -18,6 +19,7 @@ import {
 import { FAULT_KINDS, planFaults, type Fault, type FaultKind } from './faults.js';
 import { Ledger } from './ledger.js';
 import { runLoad } from './load.js';
+import { postMortem, type PostMortem } from './post-mortem.js';
 import { waitForDrain, type QueueState } from './queue-state.js';
 import type { Delivered, LedgerReport } from './ledger.js';
 import { startTimeline, type Sample } from './timeline.js';
@@ -77,6 +79,8 @@ export interface ChaosReport {
   readonly faultsByKind: Readonly<Record<FaultKind, number>>;
   /** With options.sampleEveryMs: the run over time. */
   readonly timeline?: readonly Sample[];
+  /** When something was lost or failed: what Redis still knows about it (post-mortem.ts). */
+  readonly postMortem?: PostMortem;
 }
 
 async function apply(cluster: ChaosCluster, fault: Fault): Promise<void> {
@@ -183,6 +187,11 @@ export async function runChaos(cluster: ChaosCluster, options: ChaosOptions): Pr
   ) as Record<FaultKind, number>;
   const report = ledger.report();
   const duplicates = explainDuplicates(report.duplicates, applied, started);
+  const lost = ledger.messages.filter((m) => report.lost.includes(m.seq));
+  const autopsy =
+    lost.length > 0 || queue.failed !== 0
+      ? await postMortem(cluster.redisUrl, cluster.prefix, lost).catch(() => undefined)
+      : undefined;
   return {
     seed: options.seed,
     options,
@@ -195,5 +204,6 @@ export async function runChaos(cluster: ChaosCluster, options: ChaosOptions): Pr
     faults: applied.sort((a, b) => a.startedAt - b.startedAt),
     faultsByKind,
     ...(samples === undefined ? {} : { timeline: samples }),
+    ...(autopsy === undefined ? {} : { postMortem: autopsy }),
   };
 }

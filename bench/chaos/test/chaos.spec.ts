@@ -76,6 +76,9 @@ describe.skipIf(skip !== undefined)('chaos', () => {
       console.log(
         `  ${ledger.unknownOutcomes} unknown outcomes; refusals: ${JSON.stringify(ledger.refusals.slice(0, 8))}`,
       );
+      // A loss or a failed job, explained by what Redis kept of it (post-mortem.ts).
+      if (report.postMortem !== undefined)
+        console.log(`  post-mortem ${JSON.stringify(report.postMortem, null, 1)}`);
       const failedFaults = report.faults.filter((f) => f.error !== undefined);
       expect(failedFaults, JSON.stringify(failedFaults)).toEqual([]);
       for (const count of Object.values(report.faultsByKind))

@@ -11,7 +11,7 @@
 // Does not: judge anything, or read jobs that completed (removed on
 // completion: their trace is the events).
 
-import { QUEUES, readEvents, refsKey, type MessageEvent } from '@petrel/queue';
+import { bodyKey, QUEUES, readEvents, refsKey, type MessageEvent } from '@petrel/queue';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
@@ -69,7 +69,7 @@ export async function postMortem(
     const stored = async (id: string): Promise<StoredMessage> => {
       const [events, body, refs] = await Promise.all([
         readEvents(redis, prefix, id),
-        redis.exists(`${prefix}:body:${id}`),
+        redis.exists(bodyKey(prefix, id)),
         redis.get(refsKey(prefix, id)),
       ]);
       return { id, body: body > 0, refs, events };

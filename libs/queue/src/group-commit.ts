@@ -33,7 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { ConnectionPool } from './connection-pool.js';
-import { checkMultiScripts, loadMultiScripts } from './multi-scripts.js';
+import { execMulti } from './multi-scripts.js';
 
 /**
  * KEYS: the group's keys. Returns the (1-based) positions of those set, each
@@ -146,18 +146,11 @@ export class GroupCommit {
     // Nothing is sent before every fill has run: a fill that throws leaves no WATCH behind.
     const stream = (connection as { stream?: Socket }).stream;
     stream?.cork();
-    // The MULTI's scripts known to Redis before it runs, in the same write
-    // (multi-scripts.ts: else, after a WATCH refusal, a NOSCRIPT would apply
-    // the group by halves).
-    try {
-      loadMultiScripts(connection, multi);
-    } catch (err) {
-      stream?.uncork();
-      throw err;
-    }
     const watched = connection.watch(...keys);
     const guard = connection.eval(GUARD, keys.length, ...keys) as Promise<number[]>;
-    const executed = multi.exec();
+    // The MULTI's scripts loaded before it, in the same write (multi-scripts.ts:
+    // else, after a WATCH refusal, a NOSCRIPT would apply the group by halves).
+    const executed = execMulti(connection, multi);
     if (stream !== undefined) process.nextTick(() => stream.uncork());
     const [w, g, x] = await Promise.allSettled([watched, guard, executed]);
     if (w.status === 'rejected') throw w.reason;
@@ -165,7 +158,6 @@ export class GroupCommit {
     if (x.status === 'rejected') throw x.reason;
     const found = new Set(g.value.map((position) => position - 1));
     const results = x.value;
-    checkMultiScripts(connection, results);
     if (results === null) {
       if (found.size === 0) return group;
       group.forEach((p, i) => found.has(i) && p.resolve(false));

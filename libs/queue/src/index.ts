@@ -44,7 +44,7 @@ export {
   type DeliveryRecipientState,
 } from './delivery-job.js';
 export { adjustRefs, defineAdjustRefs, queueAdjustRefs } from './message-refs.js';
-export { checkMultiScripts, loadMultiScripts } from './multi-scripts.js';
+export { execMulti } from './multi-scripts.js';
 export { TRANSACTION_JOB_OPTIONS } from './transaction-store.js';
 export { prefixOfBodyKey, shardPrefixes } from './shards.js';
 export { ShardedStore, type MessageStore, type StoreShard } from './sharded-store.js';

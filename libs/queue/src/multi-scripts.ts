@@ -26,7 +26,7 @@
 import type { Socket } from 'node:net';
 import type { ChainableCommander, Redis } from 'ioredis';
 
-/** Per socket: the scripts Redis said it loaded through it. */
+/** Per socket: the scripts a SCRIPT LOAD was sent for through it (and did not fail). */
 const loaded = new WeakMap<object, Set<string>>();
 
 interface QueuedCommand {
@@ -41,42 +41,35 @@ interface PipelineInternals {
 }
 
 /**
- * Sends, ahead of the MULTI about to be EXECed on `connection`, a SCRIPT
- * LOAD of each script it carries that this socket has not loaded yet. Call
- * it after the MULTI is filled and just before multi.exec(), in the same
- * turn of the event loop.
+ * multi.exec(), behind a SCRIPT LOAD of each script the MULTI carries that
+ * this socket has not loaded yet, both written in this turn of the event
+ * loop (the caller's WATCH, if any, may go before). Resolves with EXEC's
+ * results as ioredis gives them.
  */
-export function loadMultiScripts(connection: Redis, multi: ChainableCommander): void {
+export async function execMulti(
+  connection: Redis,
+  multi: ChainableCommander,
+): Promise<[Error | null, unknown][] | null> {
   const { _queue: queue, _shaToScript: scripts } = multi as unknown as PipelineInternals;
   if (queue === undefined || scripts === undefined)
-    throw new Error('loadMultiScripts: this ioredis does not expose a MULTI’s commands');
+    throw new Error('execMulti: this ioredis does not expose a MULTI’s commands');
   const socket = (connection as { stream?: Socket }).stream;
-  if (socket === undefined) return; // not connected: the EXEC fails anyway
-  let known = loaded.get(socket);
-  if (known === undefined) {
-    known = new Set();
-    loaded.set(socket, known);
-  }
+  if (socket === undefined) return multi.exec(); // not connected: it fails anyway
+  const known = loaded.get(socket) ?? new Set<string>();
+  loaded.set(socket, known);
   for (const command of queue) {
     if (command.name !== 'evalsha') continue;
     const sha = String(command.args[0]);
-    if (known.has(sha)) continue;
     const script = scripts[sha];
-    if (script === undefined) continue; // not a script of this connection: nothing to load
+    // Not a script of this connection: nothing to load.
+    if (known.has(sha) || script === undefined) continue;
     // Counted as loaded from now: a later MULTI on this socket comes after it.
     known.add(sha);
-    const set = known;
-    connection.script('LOAD', script.lua).catch(() => set.delete(sha));
+    connection.script('LOAD', script.lua).catch(() => known.delete(sha));
   }
-}
-
-/** After an EXEC: a NOSCRIPT among its results means the cache was flushed; load again next time. */
-export function checkMultiScripts(
-  connection: Redis,
-  results: readonly [Error | null, unknown][] | null,
-): void {
-  if (results?.some(([err]) => err !== null && /^NOSCRIPT/.test(err.message))) {
-    const socket = (connection as { stream?: Socket }).stream;
-    if (socket !== undefined) loaded.delete(socket);
-  }
+  const results = await multi.exec();
+  // A NOSCRIPT among the results: the cache was flushed; load again next time.
+  if (results?.some(([err]) => err !== null && /^NOSCRIPT/.test(err.message)))
+    loaded.delete(socket);
+  return results;
 }

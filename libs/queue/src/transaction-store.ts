@@ -60,7 +60,7 @@ import { Job, Queue, type JobsOptions } from 'bullmq';
 import { Command, type Redis } from 'ioredis';
 import { awaitDurability, durabilityStep, type DurabilityStep } from './durability.js';
 import { queueEvent, recordEvent, type MessageEvent } from './message-events.js';
-import { checkMultiScripts, loadMultiScripts } from './multi-scripts.js';
+import { execMulti } from './multi-scripts.js';
 import { queueStats } from './queue-stats.js';
 import { whenReady } from './redis-client.js';
 import {
@@ -264,16 +264,14 @@ export class TransactionStore {
     let results;
     try {
       this.#coalesceWrites();
-      // Its scripts known to Redis first, in the same write (multi-scripts.ts):
-      // an EXECABORT before would otherwise make the next job add a NOSCRIPT.
-      loadMultiScripts(connection, multi);
-      results = await multi.exec();
+      // Its scripts loaded first, in the same write (multi-scripts.ts): an
+      // EXECABORT before would otherwise make the next job add a NOSCRIPT.
+      results = await execMulti(connection, multi);
     } catch (err) {
       // EXECABORT: nothing was written. Otherwise the outcome is unknown.
       if (!isReplyError(err)) this.#cleanUp(() => this.#withdraw(job.id));
       throw toStoreError(err, `storing ${job.id}`);
     }
-    checkMultiScripts(connection, results);
     const failed = results?.find(([err]) => err !== null)?.[0];
     if (results === null || failed !== undefined) {
       // A command failed as it ran (never seen: SET and the add script fail

@@ -21,10 +21,9 @@
 import type { Entry } from '@petrel/proto';
 import {
   bounceFor,
-  checkMultiScripts,
   DELIVERY_JOB_NAME,
   DELIVERY_JOB_OPTIONS,
-  loadMultiScripts,
+  execMulti,
   queueAdjustRefs,
   queueEvent,
   queueStats,
@@ -272,10 +271,8 @@ async function attempt(
     await extra(multi);
     queueEvent(multi, context.prefix, qe.entry.messageId, recorded);
     queueStats(multi, context.prefix, stats);
-    // The scripts known to Redis first: a NOSCRIPT would remove the job and not add its successor.
-    loadMultiScripts(connection, multi);
-    const results = await multi.exec();
-    checkMultiScripts(connection, results);
+    // Its scripts loaded first: a NOSCRIPT would remove the job and not add its successor.
+    const results = await execMulti(connection, multi);
     if (results === null) return null;
     const failed = results.find(([err]) => err !== null);
     if (failed !== undefined) throw failed[0];

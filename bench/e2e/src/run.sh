@@ -86,6 +86,7 @@ svc_start() {
   local svc=$1 role=$2 idx=$3 mport aport
   shift 3
   mport=$(free_port); aport=$(free_port)
+  [ "$svc" = egress ] && EGRESS_MPORTS="${EGRESS_MPORTS:-} $mport"
   (
     cd "$ROOT" && exec env -u PETREL_CONFIG \
       PETREL_REDIS__URL="redis://127.0.0.1:$R_PORT" \
@@ -162,8 +163,23 @@ stop_pids() { # pids: TERM, wait up to 10 s, KILL
     wait "$p" 2>/dev/null
   done
 }
+# One comment line: each egress process's next-hop connections by outcome
+# (petrel_egress_connections_total, warm-up included). busy = a delivery found
+# every slot of its destination taken for 5 s and was put back for later.
+egress_connections() {
+  local p k=0 line
+  line="# petrel $DURABILITY egress connections (warm-up included):"
+  for p in ${EGRESS_MPORTS:-}; do
+    k=$((k + 1))
+    line="$line e$k $(curl -sf "http://127.0.0.1:$p/metrics" | awk '/^petrel_egress_connections_total/ {
+      match($0, /outcome="[a-z]+"/); o = substr($0, RSTART + 9, RLENGTH - 10); n[o] += $NF }
+      END { printf "opened=%d reused=%d busy=%d failed=%d", n["opened"], n["reused"], n["busy"], n["failed"] }')"
+  done
+  echo "$line"
+}
 petrel_stop() {
   local r
+  EGRESS_MPORTS=
   # shellcheck disable=SC2086
   for r in haproxy ingress routing egress replica redis; do [ -n "${ROLE_PIDS[$r]:-}" ] && stop_pids ${ROLE_PIDS[$r]}; done
   ROLE_PIDS=()
@@ -292,6 +308,7 @@ for rep in $(seq 1 "$REPS"); do
       pf_stop; ROLE_PIDS=()
     else
       grep -h -E '"level":"?(error|fatal|50|60)' "$P_LOGS"/*.log 2>/dev/null | head -3 | sed 's/^/# petrel log: /' | tee -a "$OUT"
+      egress_connections | tee -a "$OUT"
       petrel_stop
     fi
   done

@@ -26,7 +26,10 @@
 #      MODES ("postfix none fsync replicas"), PROBE_MS (100), RUN_TIMEOUT (300),
 #      SCALE (0), SCALE_STEPS ("1:1 2:1 3:1 1:2 1:3" = ingress:egress),
 #      SCALE_DURABILITY (fsync), OUT (results/latest.tsv; scale-latest.tsv),
-#      ANCHORS, ANCHOR_TMP (/tmp/petrel-bench-e2e), KEEP_TMP (keep ANCHOR_TMP).
+#      ANCHORS, ANCHOR_TMP (/tmp/petrel-bench-e2e), KEEP_TMP (keep ANCHOR_TMP),
+#      NICE_ROLES (Petrel services run under nice, e.g. "routing egress"; none),
+#      NICE_N (10): how much the services take CPU from one another (the
+#      results' first line names them).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$here/../../.." && pwd)
@@ -81,6 +84,8 @@ redis_start() { # name port appendfsync [replicaof-port]
   until redis-cli -p "$2" ping >/dev/null 2>&1; do i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.1; done
 }
 
+svc_nice() { case " ${NICE_ROLES:-} " in *" $1 "*) echo "${NICE_N:-10}" ;; *) echo 0 ;; esac; }
+
 # svc role index extra-env... : start apps/<svc>/dist/main.js with the common settings
 svc_start() {
   local svc=$1 role=$2 idx=$3 mport aport
@@ -100,7 +105,7 @@ svc_start() {
       PETREL_METRICS__HOST=127.0.0.1 PETREL_METRICS__PORT="$mport" \
       PETREL_ADMIN__HOST=127.0.0.1 PETREL_ADMIN__PORT="$aport" \
       PETREL_LOG__LEVEL=warn NODE_ENV=production \
-      "$@" timeout "$MAX_S" node "apps/$svc/dist/main.js"
+      "$@" nice -n "$(svc_nice "$svc")" timeout "$MAX_S" node "apps/$svc/dist/main.js"
   ) >"$P_LOGS/$role$idx.log" 2>&1 &
   anchor_track $!
   ROLE_PIDS[$role]="${ROLE_PIDS[$role]:-} $!"
@@ -265,7 +270,7 @@ cleanup() { petrel_stop; pf_stop; anchor_kill_tracked; [ -n "${KEEP_TMP:-}" ] ||
 trap cleanup EXIT; trap 'exit 143' TERM; trap 'exit 130' INT
 
 header() {
-  echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), node $(node -v), $(redis-server --version | cut -d' ' -f1-3), postfix $(dpkg-query -W -f '${Version}' postfix 2>/dev/null), haproxy $(dpkg-query -W -f '${Version}' haproxy 2>/dev/null); N=$N messages of $MSG_LEN B, new connection per message; probe every $PROBE_MS ms; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), node $(node -v), $(redis-server --version | cut -d' ' -f1-3), postfix $(dpkg-query -W -f '${Version}' postfix 2>/dev/null), haproxy $(dpkg-query -W -f '${Version}' haproxy 2>/dev/null); N=$N messages of $MSG_LEN B, new connection per message; probe every $PROBE_MS ms;${NICE_ROLES:+ under nice -n ${NICE_N:-10}: $NICE_ROLES;} load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# cpu_*_s_per_1k: CPU s per 1000 load messages from smtp-source start until the sink counted N (machine: /proc/stat, includes smtp-source and other tenants); rss_*_mib: peak summed VmRSS of the group (sampled every 0.25 s); hwm_*_mib: largest VmHWM of one process of the group (over its life, warm-up included); pss_relay_mib: peak summed Pss of the relay group (shared pages counted once); relay = every relay process (petrel: ingress+routing+egress+redis+replica+haproxy; postfix: master and its children)"
   local h="system	mode	ingress	egress	sessions	rcpts	rep	n	ack_s	ack_msg_s	deliv_s	deliv_msg_s	probe_sent	probe_accepted	probe_delivered	lat_p50_ms	lat_p99_ms	lat_max_ms	cpu_machine_s_per_1k" g
   for g in $GROUPS_ALL; do h="$h	cpu_${g}_s_per_1k"; done

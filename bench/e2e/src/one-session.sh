@@ -28,21 +28,21 @@ for r in $RCPTS; do
 done
 # Medians: e2e columns 10 ack/s, 12 delivered/s, 16 p50, 17 p99, 19 machine CPU,
 # 20 relay, 21-24 ingress/routing/egress/redis CPU s per 1k; ingress: msg/s.
+# med(list): the middle of a space-separated list (the lower middle of an even one).
+MED='function med(list,   a, n, i, j, t) { n = split(list, a, " ")
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+  return a[int((n + 1) / 2)] }'
 {
   echo "rcpts system acknowledged/s delivered/s p50_ms p99_ms cpu_machine cpu_relay cpu_ingress cpu_routing cpu_egress cpu_redis (medians of $REPS)"
   for r in $RCPTS; do
     for sys in postfix fsync fsync-nice; do
-      for rep in $(seq 1 "$REPS"); do cat "$OUT/e2e-$r-$sys-$rep.tsv"; done | awk -F'\t' -v r="$r" -v s="$sys" '
-        !/^#/ && $1 != "system" { n++; for (c = 1; c <= 24; c++) v[c, n] = $c }
-        function med(c,   i, j, t, a) { for (i = 1; i <= n; i++) a[i] = v[c, i]
-          for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-          return a[int((n + 1) / 2)] }
-        END { printf "%s e2e-%s", r, s; split("10 12 16 17 19 20 21 22 23 24", cs, " ")
-          for (k = 1; k <= 10; k++) printf " %s", med(cs[k]); printf "\n" }'
+      for rep in $(seq 1 "$REPS"); do cat "$OUT/e2e-$r-$sys-$rep.tsv"; done | awk -F'\t' -v r="$r" -v s="$sys" "$MED"'
+        BEGIN { nc = split("10 12 16 17 19 20 21 22 23 24", cs, " ") }
+        !/^#/ && $1 != "system" { for (k = 1; k <= nc; k++) v[k] = v[k] " " $cs[k] }
+        END { printf "%s e2e-%s", r, s; for (k = 1; k <= nc; k++) printf " %s", med(v[k]); printf "\n" }'
     done
-    awk -F'\t' -v r="$r" '!/^#/ && $4 == "per-msg" { m[$1] = m[$1] " " $8 }
-      END { for (c in m) { n = split(substr(m[c], 2), a, " ")
-        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-        printf "%s alone-%s %s\n", r, c, a[int((n + 1) / 2)] } }' "$OUT/ingress-$r/throughput.tsv" | sort
+    awk -F'\t' -v r="$r" "$MED"'
+      !/^#/ && $4 == "per-msg" { m[$1] = m[$1] " " $8 }
+      END { for (c in m) printf "%s alone-%s %s\n", r, c, med(m[c]) }' "$OUT/ingress-$r/throughput.tsv" | sort
   done
 } | tee "$OUT/summary.txt"
